@@ -1,0 +1,34 @@
+# The two set-up commands of the README: `make demo` and `make test`.
+# Each (re)creates the virtualenv when pyproject.toml changed and installs what it needs.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed
+
+.PHONY: demo test lint venv clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { \
+	  echo "python3 -m venv failed: install python3-venv (apt-get install python3-venv)"; exit 1; }
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/sesame demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy automations connectors
+
+# Installs Samba and Redis with apt-get when root and missing; the test session itself starts a private
+# Redis and a Samba AD DC bound to 127.0.0.1 and stops them at the end, pass or fail.
+test: $(STAMP)
+	bash ops/install-services.sh
+	$(MAKE) --no-print-directory lint
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The domain: requests, understanding, trust and policy, playbooks, ledger."""

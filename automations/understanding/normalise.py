@@ -1,0 +1,104 @@
+"""Keep the part of an e-mail that asks something, cleaned for matching: the classifier's only input."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from automations.understanding.folding import fold, strip_hidden
+from automations.understanding.signature import strip_disclaimers, strip_signature
+from automations.understanding.thread import first_message, split_thread
+
+_SUBJECT_PREFIX = re.compile(r"^\s*(?:re|tr|fw|fwd|ref|rep|aw|wg|sv)\s*(?:\[\d+\])?\s*:\s*", re.IGNORECASE)
+_REPLY_PREFIX = re.compile(r"^(?:re|rep|aw|sv)\b", re.IGNORECASE)
+_FILLER_LINE = re.compile(
+    r"^(?:(?:bonjour|bonsoir|hello|salut|hi)\b[^.!?]{0,40}|pour info(?:rmation)?|fyi|voir ci-dessous|cf\.? ci-dessous"
+    r"|ci-dessous|(?:je vous|je te|nous vous) (?:transfere|transmets|fais suivre)\b.{0,40}|transfert|pour traitement"
+    r"|pour action|a traiter|merci)[\s.,:;!]*$"
+)
+
+
+@dataclass(frozen=True)
+class NormalisedText:
+    """The request part of an e-mail: ``text`` is subject, blank line, body; ``folded`` is aligned with it."""
+
+    subject: str
+    body: str
+    text: str
+    folded: str
+    hidden_text_found: bool
+    forwarded: bool = False
+    reply_subject: bool = False
+    removed: tuple[str, ...] = ()
+
+    @property
+    def body_start(self) -> int:
+        """Index in ``text``/``folded`` where the body begins."""
+        return len(self.text) - len(self.body)
+
+
+def _clean(raw: str) -> tuple[str, bool]:
+    text, hidden = strip_hidden(raw)
+    return unicodedata.normalize("NFKC", text), hidden
+
+
+def _clean_subject(subject: str) -> tuple[str, bool]:
+    reply = False
+    while True:
+        match = _SUBJECT_PREFIX.match(subject)
+        if match is None:
+            return " ".join(subject.split()), reply
+        reply = reply or bool(_REPLY_PREFIX.match(match.group(0).strip()))
+        subject = subject[match.end() :]
+
+
+def _is_empty(lines: list[str]) -> bool:
+    return all(not line.strip() or _FILLER_LINE.match(fold(line).strip()) for line in lines)
+
+
+def _tidy(lines: list[str]) -> str:
+    text = "\n".join(line.rstrip() for line in lines)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def normalise(subject: str, body: str) -> NormalisedText:
+    """Drop hidden characters, quoted history, signatures and disclaimers; keep a forwarded request if alone."""
+    clean_subject, hidden_in_subject = _clean(subject)
+    clean_body, hidden_in_body = _clean(body)
+    clean_subject, reply = _clean_subject(clean_subject)
+    removed: list[str] = []
+    if hidden_in_subject or hidden_in_body:
+        removed.append("hidden characters")
+
+    parts = split_thread(clean_body.split("\n"))
+    lines = list(parts.new)
+    if len(lines) != len(clean_body.split("\n")):
+        removed.append("quoted history")
+    lines, dropped = strip_disclaimers(lines)
+    if dropped:
+        removed.append("disclaimer")
+    lines, dropped = strip_signature(lines)
+    if dropped:
+        removed.append("signature")
+
+    forwarded = False
+    if _is_empty(lines) and parts.history:
+        inner, _ = strip_disclaimers(first_message(parts.history))
+        inner, _ = strip_signature(inner)
+        if not _is_empty(inner):
+            lines, forwarded = inner, True
+            removed.append("empty new part: forwarded request kept")
+
+    clean = _tidy(lines)
+    text = f"{clean_subject}\n\n{clean}" if clean_subject else clean
+    return NormalisedText(
+        subject=clean_subject,
+        body=clean,
+        text=text,
+        folded=fold(text),
+        hidden_text_found=hidden_in_subject or hidden_in_body,
+        forwarded=forwarded,
+        reply_subject=reply,
+        removed=tuple(removed),
+    )

@@ -1,0 +1,50 @@
+#!/bin/sh
+# Install the services Sésame's integration tests and sandbox run for real: a Samba AD DC and Redis.
+#
+# Idempotent and quiet when everything is present. As root, installs what is missing with apt-get
+# (Debian/Ubuntu) without letting the packages start any daemon: the tests start their own Samba
+# and Redis on loopback and own their PIDs. As another user, prints what to install and exits 1.
+set -eu
+
+PACKAGES="samba samba-ad-provision samba-dsdb-modules samba-vfs-modules winbind ldb-tools redis-server"
+POLICY_RC=/usr/sbin/policy-rc.d
+
+installed() {
+    [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
+}
+
+missing=""
+if command -v dpkg-query >/dev/null 2>&1; then
+    for package in $PACKAGES; do
+        installed "$package" || missing="$missing $package"
+    done
+else
+    # Not a dpkg system: judge by the commands the tests run.
+    for command in samba samba-tool ldbsearch redis-server; do
+        PATH="$PATH:/usr/sbin:/sbin" command -v "$command" >/dev/null 2>&1 || missing="$missing $command"
+    done
+fi
+missing="${missing# }"
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    # printf '%s\n' rather than echo: dash's echo would expand the \n meant for the reader's shell.
+    printf '%s\n' >&2 \
+        "install-services: missing: $missing" \
+        "install them as root, without starting their daemons, e.g. on Debian 12:" \
+        "  [ -e $POLICY_RC ] || { printf '#!/bin/sh\\nexit 101\\n' > $POLICY_RC && chmod +x $POLICY_RC; }" \
+        "  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing"
+    exit 1
+fi
+
+# policy-rc.d exiting 101 tells dpkg not to start services (no nmbd broadcasting, no Redis on :6379).
+if [ ! -e "$POLICY_RC" ]; then
+    printf '#!/bin/sh\nexit 101\n' > "$POLICY_RC"
+    chmod +x "$POLICY_RC"
+fi
+
+echo "install-services: installing $missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086  # word splitting of the package list is intended
+apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,240 @@
+"""``sesame sandbox up``: serve the emulators of one scenario on 127.0.0.1 and describe them in one JSON line.
+
+ServiceNow (Table API), Microsoft Graph (token endpoint and mailbox) and the directory each get their own HTTPS
+port, all signed by one CA generated into the state directory. Active Directory is a real Samba DC when this
+machine can run one (root, packages installed, port 636 free); otherwise the directory emulator stands in for it.
+State lives in the state directory: starting again on the same directory resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import uvicorn
+import yaml
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+from sandbox.directory import DirectoryStore, build_directory_app
+from sandbox.graph import MailboxStore, build_graph_app
+from sandbox.samba_dc import SambaDC, port_in_use, samba_unavailable_reason
+from sandbox.samba_seed import realm_from_ous, seed_directory
+from sandbox.scenario import Scenario, load_scenario
+from sandbox.servicenow import TableStore, build_app, seed_store
+from sandbox.tls import TlsFiles, ensure_ca
+
+AdMode = Literal["auto", "samba", "emulator"]
+BOT_USER = "sesame.bot"
+TENANT = "sandbox.onmicrosoft.test"
+CLIENT_ID = "00000000-5e5a-4e00-8000-000000000001"
+
+
+class SandboxError(RuntimeError):
+    """The sandbox cannot start; the message says why and what to do."""
+
+
+def _private_json(path: Path, data: dict[str, Any]) -> None:
+    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    path.chmod(0o600)
+
+
+def _credentials(state: Path) -> dict[str, str]:
+    """Sandbox credentials, made once per state directory so a restart keeps working configs."""
+    path = state / "credentials.json"
+    if path.is_file():
+        return dict(json.loads(path.read_text(encoding="utf-8")))
+    creds = {
+        "servicenow_password": secrets.token_urlsafe(18),
+        "graph_client_secret": secrets.token_urlsafe(24),
+        "directory_password": secrets.token_urlsafe(18),
+    }
+    _private_json(path, creds)
+    return creds
+
+
+class _HttpsServer:
+    """One uvicorn server on a pre-bound loopback socket, in its own thread."""
+
+    def __init__(self, app: Starlette, tls: TlsFiles, port: int) -> None:
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.socket.bind(("127.0.0.1", port))
+        self.port = self.socket.getsockname()[1]
+        config = uvicorn.Config(app, ssl_certfile=str(tls.cert_file), ssl_keyfile=str(tls.key_file),
+                                log_level="warning", access_log=False, lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True)
+
+    @property
+    def origin(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.thread.start()
+        for _ in range(200):
+            if self.server.started:
+                return
+            if not self.thread.is_alive():
+                break
+            self.thread.join(0.05)
+        raise SandboxError(f"the HTTPS server on port {self.port} did not start")
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+        self.socket.close()
+
+
+@dataclass
+class Sandbox:
+    """The emulators of one scenario; ``start`` returns the description line, ``stop`` ends everything."""
+
+    scenario_dir: Path
+    state_dir: Path
+    ad_mode: AdMode = "auto"
+    ports: dict[str, int] = field(default_factory=dict)
+    broker_url: str = "memory://"
+    _servers: list[_HttpsServer] = field(default_factory=list)
+    _samba: SambaDC | None = None
+    samba_skipped: str | None = None
+
+    def start(self) -> dict[str, Any]:
+        """Start every emulator and return the description (also written as ``sandbox.json`` in the state)."""
+        scenario = load_scenario(self.scenario_dir)
+        state = self.state_dir.resolve()
+        state.mkdir(parents=True, exist_ok=True)
+        tls = ensure_ca(state)
+        creds = _credentials(state)
+        try:
+            return self._start(scenario, state, tls, creds)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, scenario: Scenario, state: Path, tls: TlsFiles, creds: dict[str, str]) -> dict[str, Any]:
+        tickets = (TableStore.load(state / "servicenow.json") if (state / "servicenow.json").is_file()
+                   else self._seeded_tables(scenario, state))
+        sn = self._serve(build_app(tickets, users={BOT_USER: creds["servicenow_password"]}), tls, "servicenow")
+        mail = (MailboxStore.load(state / "mailbox.json", persist_to=state / "mailbox.json")
+                if (state / "mailbox.json").is_file()
+                else MailboxStore.from_scenario(scenario, persist_to=state / "mailbox.json"))
+        graph = self._serve(build_graph_app(mail, tenant=TENANT, client_id=CLIENT_ID,
+                                            client_secret=creds["graph_client_secret"]), tls, "graph")
+        ad = self._start_samba(scenario, state) if self._want_samba() else None
+        directory: dict[str, Any]
+        directory_note: str | None = None
+        if ad is not None:
+            directory = {"kind": "ldap", **{k: ad[k] for k in ("url", "bind_dn", "password", "base_dn", "ca_file",
+                                                                "tls_server_name")}}
+        else:
+            store = (DirectoryStore.load(state / "directory.json", persist_to=state / "directory.json")
+                     if (state / "directory.json").is_file()
+                     else DirectoryStore.from_scenario(scenario, persist_to=state / "directory.json"))
+            app = Starlette(routes=[Mount("/ad", build_directory_app(
+                store, bind_dn="svc-sesame", password=creds["directory_password"]))])
+            emulator = self._serve(app, tls, "directory")
+            directory = {"kind": "sandbox", "url": f"{emulator.origin}/ad", "bind_dn": "svc-sesame",
+                         "password": creds["directory_password"], "ca_file": str(tls.ca_file)}
+            # Said in the description (not in the config): why the emulator stands in for a real DC.
+            directory_note = self.samba_skipped or "emulator requested (--ad emulator)"
+        shutil.copyfile(self.scenario_dir / "partners.json", state / "partners.json")
+        info = {
+            "servicenow": {"url": sn.origin, "user": BOT_USER, "password": creds["servicenow_password"]},
+            "graph": {"url": f"{graph.origin}/v1.0", "authority": graph.origin, "tenant": TENANT,
+                      "client_id": CLIENT_ID, "client_secret": creds["graph_client_secret"]},
+            "mailbox": scenario.mailbox,
+            "ad": ad,
+            "directory": {k: v for k, v in directory.items() if k != "password"},
+            "directory_note": directory_note,
+            "ca_file": str(tls.ca_file),
+            "config": str(state / "sesame.yaml"),
+            "state": str(state),
+        }
+        self._write_config(info, directory, state, tls)
+        _private_json(state / "sandbox.json", info)
+        return info
+
+    def _seeded_tables(self, scenario: Scenario, state: Path) -> TableStore:
+        store = TableStore(persist_to=state / "servicenow.json")
+        seed_store(store, scenario, bot_user=BOT_USER)
+        store.save(state / "servicenow.json")
+        return store
+
+    def _serve(self, app: Starlette, tls: TlsFiles, name: str) -> _HttpsServer:
+        server = _HttpsServer(app, tls, self.ports.get(name, 0))
+        self._servers.append(server)
+        server.start()
+        return server
+
+    def _want_samba(self) -> bool:
+        if self.ad_mode == "emulator":
+            return False
+        reason = samba_unavailable_reason() or ("port 636 is already in use (another domain controller?)"
+                                                if port_in_use(636) else None)
+        if reason and self.ad_mode == "samba":
+            raise SandboxError(f"cannot start Samba AD: {reason}; use --ad emulator")
+        self.samba_skipped = reason
+        return reason is None
+
+    def _start_samba(self, scenario: Scenario, state: Path) -> dict[str, Any]:
+        ous = [p.ou for p in scenario.partners] + [u.ou for u in scenario.users]
+        dc = SambaDC(state / "samba", realm=realm_from_ous(ous))
+        self._samba = dc
+        fresh = not dc.smb_conf.is_file()
+        if fresh:
+            dc.provision()
+        dc.start()
+        dc.wait_ready()
+        if fresh:
+            # Sandbox users' passwords let an operator try a bind by hand; they are sandbox-only secrets.
+            _private_json(state / "ad-passwords.json", seed_directory(dc, scenario.users, ous))
+        return {"url": dc.url, "bind_dn": dc.bind_dn, "password": dc.password, "base_dn": dc.base_dn,
+                "ca_file": dc.ca_file, "tls_server_name": dc.host_name}
+
+    def _write_config(self, info: dict[str, Any], directory: dict[str, Any], state: Path, tls: TlsFiles) -> None:
+        config = {
+            "servicenow": {**info["servicenow"], "ca_file": str(tls.ca_file)},
+            "graph": {**info["graph"], "ca_file": str(tls.ca_file)},
+            "mailbox": {"address": info["mailbox"], "poll_interval_seconds": 2},
+            "directory": {k: v for k, v in directory.items() if v is not None},
+            "partners_file": str(state / "partners.json"),
+            "ledger_url": f"sqlite:///{state / 'ledger.db'}",
+            "broker_url": self.broker_url,
+        }
+        path = state / "sesame.yaml"
+        path.write_text("# Written by `sesame sandbox up`: points Sésame at this sandbox.\n"
+                        + yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
+        path.chmod(0o600)
+
+    def stop(self) -> None:
+        """Stop the servers and the domain controller; state stays on disk."""
+        for server in reversed(self._servers):
+            server.stop()
+        self._servers.clear()
+        if self._samba is not None:
+            self._samba.stop()
+            self._samba = None
+
+
+def serve(scenario_dir: Path, state_dir: Path, *, ad_mode: AdMode = "auto", broker_url: str = "memory://") -> None:
+    """Start, print the description as one JSON line, serve until SIGTERM or Ctrl-C, then stop cleanly."""
+    sandbox = Sandbox(scenario_dir, state_dir, ad_mode=ad_mode, broker_url=broker_url)
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    info = sandbox.start()
+    try:
+        print(json.dumps(info), flush=True)
+        os.environ.setdefault("SESAME_SANDBOX", info["state"])
+        stopping.wait()
+    finally:
+        sandbox.stop()

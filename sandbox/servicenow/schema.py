@@ -1,0 +1,206 @@
+"""The tables the emulator knows: field kinds, references, choices, display field and number prefix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class FieldKind(Enum):
+    """How a field is stored, compared and displayed."""
+
+    STRING = "string"
+    INTEGER = "integer"
+    BOOLEAN = "boolean"
+    DATE_TIME = "glide_date_time"
+    REFERENCE = "reference"
+    CHOICE = "choice"
+    JOURNAL = "journal_input"
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One column: kind, referenced table, the sys_choice element its labels come from, default, label."""
+
+    kind: FieldKind = FieldKind.STRING
+    reference: str | None = None
+    choice_element: str | None = None
+    default: str = ""
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """A table: its columns (``sys_*`` included), the column shown for references, the number prefix."""
+
+    name: str
+    fields: dict[str, FieldSpec]
+    display_field: str | None = None
+    number_prefix: str | None = None
+    journal_labels: dict[str, str] = field(default_factory=dict)
+
+    def spec(self, name: str) -> FieldSpec | None:
+        """The column's spec, or None when the table has no such column."""
+        return self.fields.get(name)
+
+    def references(self, name: str) -> str | None:
+        """The table a reference column points to, or None."""
+        spec = self.fields.get(name)
+        return spec.reference if spec is not None and spec.kind is FieldKind.REFERENCE else None
+
+
+SYSTEM_FIELDS: dict[str, FieldSpec] = {
+    "sys_id": FieldSpec(),
+    "sys_created_on": FieldSpec(FieldKind.DATE_TIME),
+    "sys_created_by": FieldSpec(),
+    "sys_updated_on": FieldSpec(FieldKind.DATE_TIME),
+    "sys_updated_by": FieldSpec(),
+    "sys_mod_count": FieldSpec(FieldKind.INTEGER, default="0"),
+}
+
+_STRING = FieldSpec()
+_BOOL_TRUE = FieldSpec(FieldKind.BOOLEAN, default="true")
+_BOOL_FALSE = FieldSpec(FieldKind.BOOLEAN, default="false")
+_WHEN = FieldSpec(FieldKind.DATE_TIME)
+_USER = FieldSpec(FieldKind.REFERENCE, reference="sys_user")
+_GROUP = FieldSpec(FieldKind.REFERENCE, reference="sys_user_group")
+
+
+def _table(
+    name: str,
+    columns: dict[str, FieldSpec],
+    *,
+    display_field: str | None = None,
+    number_prefix: str | None = None,
+    journal_labels: dict[str, str] | None = None,
+) -> TableSchema:
+    return TableSchema(
+        name=name,
+        fields={**SYSTEM_FIELDS, **columns},
+        display_field=display_field,
+        number_prefix=number_prefix,
+        journal_labels=journal_labels or {},
+    )
+
+
+def _choice(element: str, default: str = "", label: str = "") -> FieldSpec:
+    return FieldSpec(FieldKind.CHOICE, choice_element=element, default=default, label=label)
+
+
+INCIDENT = _table(
+    "incident",
+    {
+        "number": _STRING,
+        "short_description": _STRING,
+        "description": _STRING,
+        "caller_id": _USER,
+        "opened_by": _USER,
+        "opened_at": _WHEN,
+        "state": _choice("state", default="1"),
+        "incident_state": _choice("state", default="1"),  # mirrors state, same labels
+        "impact": FieldSpec(FieldKind.INTEGER, default="3"),
+        "urgency": FieldSpec(FieldKind.INTEGER, default="3"),
+        "priority": FieldSpec(FieldKind.INTEGER, default="5"),
+        "category": FieldSpec(default="inquiry"),
+        "contact_type": _choice("contact_type"),
+        "assignment_group": _GROUP,
+        "assigned_to": _USER,
+        "correlation_id": _STRING,
+        "correlation_display": _STRING,
+        "close_code": _choice("close_code", label="Resolution code"),
+        "close_notes": FieldSpec(label="Resolution notes"),
+        "resolved_at": _WHEN,
+        "resolved_by": _USER,
+        "closed_at": _WHEN,
+        "closed_by": _USER,
+        "active": _BOOL_TRUE,
+        "reassignment_count": FieldSpec(FieldKind.INTEGER, default="0"),
+        "work_notes": FieldSpec(FieldKind.JOURNAL),
+        "comments": FieldSpec(FieldKind.JOURNAL),
+        "sys_class_name": FieldSpec(default="incident"),
+    },
+    display_field="number",
+    number_prefix="INC",
+    journal_labels={"work_notes": "Work notes", "comments": "Additional comments"},
+)
+
+TABLES: dict[str, TableSchema] = {
+    schema.name: schema
+    for schema in (
+        _table(
+            "sys_user",
+            {
+                "user_name": _STRING,
+                "first_name": _STRING,
+                "last_name": _STRING,
+                "name": _STRING,
+                "email": _STRING,
+                "title": _STRING,
+                "mobile_phone": _STRING,
+                "roles": _STRING,
+                "active": _BOOL_TRUE,
+                "locked_out": _BOOL_FALSE,
+            },
+            display_field="name",
+        ),
+        _table(
+            "sys_user_group",
+            {"name": _STRING, "description": _STRING, "email": _STRING, "manager": _USER, "active": _BOOL_TRUE},
+            display_field="name",
+        ),
+        _table("sys_user_grmember", {"user": _USER, "group": _GROUP}),
+        INCIDENT,
+        _table(
+            "kb_knowledge",
+            {
+                "number": _STRING,
+                "short_description": _STRING,
+                "text": _STRING,
+                "workflow_state": FieldSpec(default="draft"),
+                "active": _BOOL_TRUE,
+            },
+            display_field="number",
+            number_prefix="KB",
+        ),
+        _table(
+            "m2m_kb_task",
+            {
+                "kb_knowledge": FieldSpec(FieldKind.REFERENCE, reference="kb_knowledge"),
+                "task": FieldSpec(FieldKind.REFERENCE, reference="incident"),
+            },
+        ),
+        _table(
+            "label",
+            {"name": _STRING, "viewable_by": FieldSpec(default="me"), "active": _BOOL_TRUE, "owner": _USER},
+            display_field="name",
+        ),
+        _table(
+            "label_entry",
+            {
+                "label": FieldSpec(FieldKind.REFERENCE, reference="label"),
+                "table": _STRING,
+                "table_key": _STRING,
+                "title": _STRING,
+            },
+            display_field="title",
+        ),
+        _table(
+            "sys_choice",
+            {
+                "name": _STRING,
+                "element": _STRING,
+                "value": _STRING,
+                "label": _STRING,
+                "sequence": FieldSpec(FieldKind.INTEGER, default="0"),
+                "inactive": _BOOL_FALSE,
+                "language": FieldSpec(default="en"),
+                "dependent_value": _STRING,
+            },
+            display_field="label",
+        ),
+        _table(
+            "sys_journal_field",
+            {"element": _STRING, "element_id": _STRING, "name": _STRING, "value": _STRING},
+        ),
+    )
+}

@@ -1,0 +1,1 @@
+"""Sésame's tests: ``unit`` beside ``integration`` (real Redis, Samba AD and sandboxes)."""

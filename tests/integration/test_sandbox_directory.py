@@ -1,0 +1,278 @@
+"""The sandbox directory emulator served over HTTPS by uvicorn, driven by ``SandboxDirectory``."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import json
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+from connectors.directory import Directory
+from connectors.directory.sandbox import SandboxDirectory
+from connectors.errors import NotFoundError, PermissionMissingError, TransientError
+from sandbox.directory import DirectoryStore, build_directory_app
+from sandbox.scenario import DirectoryUser, Scenario, load_scenario
+
+pytestmark = pytest.mark.integration
+
+DEMO = Path(__file__).resolve().parents[2] / "sandbox" / "scenarios" / "demo"
+BIND_DN = "CN=svc-sesame,OU=Services,DC=agence,DC=local"
+BIND_PASSWORD = "sandbox-bind-secret"
+JEAN_DN = "CN=Jean Dupont,OU=Mission Locale Lyon,OU=Partenaires,DC=agence,DC=local"
+PAUL_DN = "CN=Paul Garnier,OU=Siege,OU=Agents,DC=agence,DC=local"
+
+
+@dataclass(frozen=True)
+class Tls:
+    ca_file: str
+    cert_file: str
+    key_file: str
+
+
+@dataclass(frozen=True)
+class Served:
+    url: str
+    ca_file: str
+    store: DirectoryStore
+    state_file: Path
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+
+def _write_tls(directory: Path) -> Tls:
+    """A throwaway CA and a server certificate for 127.0.0.1 signed by it."""
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name("Sesame test CA"))
+        .issuer_name(_name("Sesame test CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name("127.0.0.1"))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    tls = Tls(str(directory / "ca.pem"), str(directory / "server.pem"), str(directory / "server.key"))
+    Path(tls.ca_file).write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    Path(tls.cert_file).write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    Path(tls.key_file).write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return tls
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> Tls:
+    return _write_tls(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture()
+def served(tls: Tls, tmp_path: Path) -> Iterator[Served]:
+    """The demo scenario's directory mounted under /ad, as the sandbox does, on a free loopback port."""
+    state_file = tmp_path / "directory-state.json"
+    store = DirectoryStore.from_scenario(load_scenario(DEMO), persist_to=state_file)
+    app = Starlette(routes=[Mount("/ad", app=build_directory_app(store, bind_dn=BIND_DN, password=BIND_PASSWORD))])
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    config = uvicorn.Config(
+        app, ssl_certfile=tls.cert_file, ssl_keyfile=tls.key_file, log_level="warning", lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start within 10 s"
+        time.sleep(0.02)
+    try:
+        yield Served(f"https://127.0.0.1:{port}/ad", tls.ca_file, store, state_file)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        listener.close()
+
+
+@pytest.fixture()
+def directory(served: Served) -> Iterator[SandboxDirectory]:
+    client = SandboxDirectory(served.url, BIND_DN, BIND_PASSWORD, ca_file=served.ca_file)
+    yield client
+    client.close()
+
+
+def _bind(served: Served, login: str, password: str) -> dict[str, object]:
+    response = httpx.post(
+        f"{served.url}/bind",
+        json={"login": login, "password": password},
+        auth=(BIND_DN, BIND_PASSWORD),
+        verify=ssl.create_default_context(cafile=served.ca_file),
+    )
+    response.raise_for_status()
+    body: dict[str, object] = response.json()
+    return body
+
+
+def test_satisfies_the_directory_interface(directory: SandboxDirectory) -> None:
+    as_interface: Directory = directory
+    assert as_interface.find_accounts("nobody-here") == []
+
+
+@pytest.mark.parametrize("login", ["jdupont", "JDupont@Agence.Local", "jean.dupont@mission-locale-lyon.fr"])
+def test_finds_by_sam_upn_or_mail(directory: SandboxDirectory, login: str) -> None:
+    [account] = directory.find_accounts(login)
+    assert account.dn == JEAN_DN
+    assert account.sam == "jdupont"
+    assert account.upn == "jdupont@agence.local"
+    assert account.mail == "jean.dupont@mission-locale-lyon.fr"
+    assert account.display_name == "Jean Dupont"
+    assert account.enabled and account.locked
+    assert account.admin_count == 0
+    assert account.groups == frozenset({"Domain Users"})
+
+
+def test_match_is_exact_not_partial(directory: SandboxDirectory) -> None:
+    assert directory.find_accounts("jdup") == []
+    assert directory.find_accounts("jean.dupont") == []
+
+
+def test_privileged_account_is_in_protected_groups(directory: SandboxDirectory) -> None:
+    account = directory.read_account(PAUL_DN)
+    assert account.admin_count == 1
+    assert {"Domain Admins", "Administrators", "Domain Users"} <= account.groups
+
+
+def test_read_unknown_dn_raises_not_found(directory: SandboxDirectory) -> None:
+    with pytest.raises(NotFoundError):
+        directory.read_account("CN=Nobody,OU=Partenaires,DC=agence,DC=local")
+
+
+def test_dry_run_changes_nothing(directory: SandboxDirectory, served: Served) -> None:
+    account = directory.read_account(JEAN_DN)
+    change = directory.unlock(account, dry_run=True)
+    assert change.dry_run and change.action == "unlock" and change.target == JEAN_DN
+    assert change.after["lockoutTime"] == "0"
+    assert directory.read_account(JEAN_DN).locked
+    stored = json.loads(served.state_file.read_text())["accounts"]
+    assert next(a for a in stored if a["sam"] == "jdupont")["locked"] is True
+
+
+def test_unlock_then_bind_succeeds(directory: SandboxDirectory, served: Served) -> None:
+    entry = served.store.get(JEAN_DN)
+    assert entry is not None
+    assert _bind(served, "jdupont", entry.password) == {"ok": False, "reason": "locked"}
+
+    change = directory.unlock(directory.read_account(JEAN_DN))
+
+    assert not change.dry_run
+    assert change.before["locked"] == "true" and int(change.before["lockoutTime"]) > 0
+    assert change.after == {"locked": "false", "lockoutTime": "0"}
+    assert not directory.read_account(JEAN_DN).locked
+    assert _bind(served, "jdupont", entry.password) == {"ok": True, "reason": None}
+    # Autosave: a restarted sandbox sees the unlock.
+    reloaded = DirectoryStore.load(served.state_file).get(JEAN_DN)
+    assert reloaded is not None and not reloaded.locked and reloaded.lockout_time == "0"
+
+
+def test_three_bad_passwords_lock_the_account(directory: SandboxDirectory, served: Served) -> None:
+    directory.unlock(directory.read_account(JEAN_DN))
+    entry = served.store.get(JEAN_DN)
+    assert entry is not None
+    for _ in range(3):
+        assert _bind(served, "jdupont", "wrong") == {"ok": False, "reason": "bad_password"}
+    assert _bind(served, "jdupont", entry.password) == {"ok": False, "reason": "locked"}
+    assert directory.read_account(JEAN_DN).locked
+
+
+def test_wrong_service_credentials_raise_permission_missing(served: Served) -> None:
+    intruder = SandboxDirectory(served.url, BIND_DN, "not-the-password", ca_file=served.ca_file)
+    try:
+        with pytest.raises(PermissionMissingError) as raised:
+            intruder.find_accounts("jdupont")
+        assert "not-the-password" not in str(raised.value)
+        assert raised.value.request_id
+    finally:
+        intruder.close()
+
+
+def test_unanswered_port_raises_transient(tls: Tls) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = SandboxDirectory(f"https://127.0.0.1:{port}/ad", BIND_DN, BIND_PASSWORD, ca_file=tls.ca_file)
+    try:
+        with pytest.raises(TransientError):
+            client.find_accounts("jdupont")
+    finally:
+        client.close()
+
+
+def test_demo_scenario_builds_the_expected_directory() -> None:
+    store = DirectoryStore.from_scenario(load_scenario(DEMO))
+    assert store.entries()[0].dn == JEAN_DN
+    assert len(store.entries()) == len(load_scenario(DEMO).users)
+    for entry in store.entries():
+        assert entry.lockout_time != "0" if entry.locked else entry.lockout_time == "0"
+        assert "password" not in entry.public()
+
+
+def test_ous_without_domain_are_placed_under_the_base_dn() -> None:
+    user = DirectoryUser(
+        sam="ecole", upn="ecole@x.local", mail="", given_name="Émile", surname="Colé, Jr", org_id="", ou="OU=Tiers"
+    )
+    scenario = Scenario(partners=(), users=(user,), emails=(), tickets=())
+    assert DirectoryStore.from_scenario(scenario).entries()[0].dn == r"CN=Émile Colé\, Jr,OU=Tiers,DC=test,DC=local"
+    assert (
+        DirectoryStore.from_scenario(scenario, "DC=corp,DC=example")
+        .entries()[0]
+        .dn.endswith("OU=Tiers,DC=corp,DC=example")
+    )

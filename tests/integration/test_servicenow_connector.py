@@ -1,0 +1,235 @@
+"""ServiceNowTickets against the ServiceNow emulator over HTTPS, read back with a separate pysnc client."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+from collections.abc import Iterator
+from pathlib import Path
+
+import pysnc
+import pytest
+import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from connectors.errors import InvalidRequestError, NotFoundError, PermissionMissingError
+from connectors.servicenow import ServiceNowTickets
+from connectors.tickets import Closure, NewIncident, TicketRef, TicketSystem
+from sandbox.scenario import load_scenario
+from sandbox.servicenow import TableStore, build_app, seed_store
+from sandbox.servicenow.serve import BackgroundServer
+
+pytestmark = pytest.mark.integration
+
+DEMO = Path(__file__).resolve().parents[2] / "sandbox" / "scenarios" / "demo"
+BOT, BOT_PASSWORD = "svc-sesame", "pw-for-tests-only"
+PARTNER = "claire.fabre@mission-locale-lyon.fr"
+
+
+def write_throwaway_tls(directory: Path) -> tuple[Path, Path, Path]:
+    """A one-off CA and a server certificate for 127.0.0.1/localhost: (ca, cert, key) PEM paths."""
+    # Kept beside the test on purpose: production TLS material is sandbox/tls.py's job.
+    now = dt.datetime.now(dt.UTC)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Sésame test CA")])
+
+    def builder(subject: x509.Name, public: ec.EllipticCurvePublicKey) -> x509.CertificateBuilder:
+        return (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(ca_name)
+            .public_key(public)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+        )
+
+    ca = (
+        builder(ca_name, ca_key.public_key())
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    names = [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+    cert = (
+        builder(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]), key.public_key())
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    paths = directory / "ca.pem", directory / "server.pem", directory / "server.key"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    pkcs8 = serialization.PrivateFormat.PKCS8
+    paths[2].write_bytes(key.private_bytes(serialization.Encoding.PEM, pkcs8, serialization.NoEncryption()))
+    return paths
+
+
+@pytest.fixture(scope="module")
+def instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, TableStore]]:
+    directory = tmp_path_factory.mktemp("sn-connector")
+    ca, cert, key = write_throwaway_tls(directory)
+    store = TableStore()
+    seed_store(store, load_scenario(DEMO), bot_user=BOT)
+    with pytest.MonkeyPatch.context() as env:
+        # A CA bundle in the environment must not override ca_file: the connector ignores the environment.
+        env.setenv("REQUESTS_CA_BUNDLE", requests.certs.where())
+        env.setenv("NO_PROXY", "127.0.0.1,localhost")
+        with BackgroundServer(build_app(store, users={BOT: BOT_PASSWORD}), certfile=cert, keyfile=key) as server:
+            yield server.url, ca, store
+
+
+@pytest.fixture
+def tickets(instance: tuple[str, Path, TableStore]) -> Iterator[ServiceNowTickets]:
+    url, ca, _ = instance
+    connector = ServiceNowTickets(url, BOT, BOT_PASSWORD, ca_file=str(ca), timeout=5.0)
+    yield connector
+    connector.close()
+
+
+@pytest.fixture
+def reader(instance: tuple[str, Path, TableStore]) -> Iterator[pysnc.ServiceNowClient]:
+    """An independent pysnc client to read back what the connector wrote."""
+    url, ca, _ = instance
+    session = requests.Session()
+    session.trust_env = False
+    session.auth = (BOT, BOT_PASSWORD)
+    client = pysnc.ServiceNowClient(url, session, verify=str(ca))
+    yield client
+    session.close()
+
+
+def read(client: pysnc.ServiceNowClient, table: str, query: str) -> list[dict[str, str]]:
+    gr = client.GlideRecord(table)
+    gr.add_encoded_query(query)
+    gr.query()
+    return [{name: str(element.get_value()) for name, element in row._current().items()} for row in gr]
+
+
+def read_one(client: pysnc.ServiceNowClient, table: str, query: str) -> dict[str, str]:
+    (row,) = read(client, table, query)
+    return row
+
+
+def open_incident(tickets: TicketSystem, correlation_id: str, caller: str | None = PARTNER) -> TicketRef:
+    return tickets.create_incident(
+        NewIncident(
+            short_description="Déblocage du compte jdupont " + "x" * 200,
+            description="Bonjour, pourriez-vous débloquer le compte jdupont ?",
+            contact_type="email",
+            caller_email=caller,
+            assignment_group="Sésame Automatisation",
+            correlation_id=correlation_id,
+        )
+    )
+
+
+def test_create_and_find_by_correlation(tickets: ServiceNowTickets, reader: pysnc.ServiceNowClient) -> None:
+    ref = open_incident(tickets, "<create@mission-locale-lyon.fr>")
+    assert ref.number.startswith("INC")
+    row = read_one(reader, "incident", f"sys_id={ref.sys_id}")
+    assert row["number"] == ref.number
+    assert len(row["short_description"]) == 160
+    assert row["caller_id"] == read_one(reader, "sys_user", f"email={PARTNER}")["sys_id"]
+    assert row["assignment_group"] == read_one(reader, "sys_user_group", "name=Sésame Automatisation")["sys_id"]
+    assert (row["contact_type"], row["correlation_id"], row["state"]) == (
+        "email",
+        "<create@mission-locale-lyon.fr>",
+        "1",
+    )
+    assert tickets.find_by_correlation("<create@mission-locale-lyon.fr>") == ref
+    assert tickets.find_by_correlation("<never-seen@example.org>") is None
+
+
+def test_unknown_caller_is_left_empty(tickets: ServiceNowTickets, reader: pysnc.ServiceNowClient) -> None:
+    ref = open_incident(tickets, "<stranger@example.org>", caller="stranger@example.org")
+    assert read_one(reader, "incident", f"sys_id={ref.sys_id}")["caller_id"] == ""
+
+
+def test_hand_to_humans_reassigns_and_explains(tickets: ServiceNowTickets, reader: pysnc.ServiceNowClient) -> None:
+    ref = open_incident(tickets, "<hand@mission-locale-lyon.fr>")
+    claimed = reader.GlideRecord("incident")
+    assert claimed.get(ref.sys_id)
+    claimed.assigned_to = read_one(reader, "sys_user", f"user_name={BOT}")["sys_id"]
+    claimed.update()
+
+    tickets.hand_to_humans(ref, "Service Desk N1", "Compte privilégié : décision humaine requise")
+
+    row = read_one(reader, "incident", f"sys_id={ref.sys_id}")
+    assert row["assignment_group"] == read_one(reader, "sys_user_group", "name=Service Desk N1")["sys_id"]
+    assert row["assigned_to"] == ""
+    note = read_one(reader, "sys_journal_field", f"element_id={ref.sys_id}^element=work_notes")
+    assert (note["value"], note["name"], note["sys_created_by"]) == (
+        "Compte privilégié : décision humaine requise",
+        "incident",
+        BOT,
+    )
+
+
+def test_resolve_and_close_links_article_and_tags_once(
+    tickets: ServiceNowTickets, reader: pysnc.ServiceNowClient
+) -> None:
+    ref = open_incident(tickets, "<close@mission-locale-lyon.fr>")
+    tickets.add_work_note(ref, "Compte jdupont déverrouillé dans l'AD")
+    closure = Closure(
+        close_code="Résolution définitive",
+        close_notes="Compte déverrouillé après vérification de l'expéditeur.",
+        kb_article="KB0010001",
+        tag="UO-TR1.1",
+        comment="Bonjour, le compte est débloqué.",
+    )
+    tickets.resolve_and_close(ref, closure)
+    tickets.resolve_and_close(ref, closure)  # a retry after a crash must not duplicate anything
+
+    row = read_one(reader, "incident", f"sys_id={ref.sys_id}")
+    assert (row["state"], row["active"], row["close_code"]) == ("7", "false", "Résolution définitive")
+    assert row["close_notes"] == closure.close_notes
+    assert row["resolved_at"] and row["closed_at"]
+    article = read_one(reader, "kb_knowledge", "number=KB0010001")
+    links = read(reader, "m2m_kb_task", f"task={ref.sys_id}")
+    assert [link["kb_knowledge"] for link in links] == [article["sys_id"]]
+    (entry,) = read(reader, "label_entry", f"table_key={ref.sys_id}")
+    assert (entry["table"], entry["title"]) == ("incident", ref.number)
+    label = read_one(reader, "label", f"sys_id={entry['label']}")
+    assert (label["name"], label["viewable_by"]) == ("UO-TR1.1", "everyone")
+    comments = read(reader, "sys_journal_field", f"element_id={ref.sys_id}^element=comments")
+    assert [c["value"] for c in comments] == ["Bonjour, le compte est débloqué."]
+
+
+def test_bad_close_code_is_refused_before_any_change(
+    tickets: ServiceNowTickets, reader: pysnc.ServiceNowClient
+) -> None:
+    ref = open_incident(tickets, "<badcode@mission-locale-lyon.fr>")
+    with pytest.raises(InvalidRequestError) as refused:
+        tickets.resolve_and_close(ref, Closure("Solved (Permanently)", "notes", "KB0010001", "UO-TR1.1"))
+    assert "Solved (Permanently)" in str(refused.value)
+    assert "Résolution définitive" in str(refused.value) and "Sans suite" in str(refused.value)
+    assert read_one(reader, "incident", f"sys_id={ref.sys_id}")["state"] == "1"
+    assert read(reader, "m2m_kb_task", f"task={ref.sys_id}") == []
+
+
+def test_unknown_group_and_ticket_are_not_found(tickets: ServiceNowTickets) -> None:
+    with pytest.raises(NotFoundError, match="Équipe fantôme"):
+        tickets.create_incident(
+            NewIncident("x", "y", "email", None, assignment_group="Équipe fantôme", correlation_id="<ghost@x>")
+        )
+    with pytest.raises(NotFoundError, match="INC9999999"):
+        tickets.add_work_note(TicketRef("0" * 32, "INC9999999"), "note")
+
+
+def test_wrong_password_is_a_missing_permission(instance: tuple[str, Path, TableStore]) -> None:
+    url, ca, _ = instance
+    intruder = ServiceNowTickets(url, BOT, "wrong", ca_file=str(ca))
+    with pytest.raises(PermissionMissingError, match="401"):
+        intruder.find_by_correlation("<x@y>")
+    intruder.close()
+
+
+def test_caret_in_lookup_values_is_refused(tickets: ServiceNowTickets) -> None:
+    with pytest.raises(InvalidRequestError, match=r"\^"):
+        tickets.find_by_correlation("<x@y>^NQactive=true")

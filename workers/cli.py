@@ -1,0 +1,133 @@
+"""The ``sesame`` command."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+import yaml
+
+from workers.config import ConfigError, Settings, load_settings, masked
+
+CONFIG_OPTION = click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), envvar="SESAME_CONFIG",
+    required=True, help="Sésame YAML configuration (or $SESAME_CONFIG).",
+)
+
+
+def _settings(config_path: Path) -> Settings:
+    try:
+        return load_settings(config_path)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="sesame")
+def main() -> None:
+    """Sésame automates a ServiceNow service desk.
+
+    Partner e-mails are read from the shared mailbox, understood, checked (who asks, for which account),
+    acted on by a YAML playbook in Active Directory, answered, and the ServiceNow ticket is closed and
+    tagged for the UO-TR1.1 automation bonus. Anything unsure goes to the level-1 group with the reason.
+
+    Start with `sesame demo`, which runs everything on the built-in sandbox.
+    """
+
+
+@main.group()
+def config() -> None:
+    """Inspect the configuration."""
+
+
+@config.command("check")
+@CONFIG_OPTION
+def config_check(config_path: Path) -> None:
+    """Validate the configuration and print the effective values, secrets masked."""
+    settings = _settings(config_path)
+    click.echo(f"# {config_path}: valid", err=True)
+    click.echo(yaml.safe_dump(masked(settings), sort_keys=False, allow_unicode=True), nl=False)
+
+
+@config.command("reference")
+def config_reference() -> None:
+    """Print the configuration reference (Markdown), generated from the model."""
+    from workers.config import reference_markdown
+
+    click.echo(reference_markdown())
+
+
+@main.group()
+def sandbox() -> None:
+    """Local emulators of ServiceNow, Microsoft Graph and Active Directory."""
+
+
+@sandbox.command("up")
+@click.option("--scenario", type=click.Path(file_okay=False, exists=True, path_type=Path), required=True,
+              help="Scenario directory (partners.json, directory.json, emails.jsonl, tickets.jsonl).")
+@click.option("--state", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Directory for the CA, credentials, data and generated config; reused when it exists.")
+@click.option("--ad", "ad_mode", type=click.Choice(["auto", "samba", "emulator"]), default="auto", show_default=True,
+              help="Active Directory: a real Samba DC (needs root and the packages) or the emulator.")
+@click.option("--broker", default="memory://", show_default=True,
+              help="Broker URL written into the generated config.")
+def sandbox_up(scenario: Path, state: Path, ad_mode: str, broker: str) -> None:
+    """Serve the scenario on 127.0.0.1, print one JSON line describing it, run until SIGTERM."""
+    from sandbox.scenario import ScenarioError
+    from sandbox.server import SandboxError, serve
+
+    try:
+        serve(scenario, state, ad_mode=ad_mode, broker_url=broker)  # type: ignore[arg-type]
+    except (ScenarioError, SandboxError) as error:
+        raise click.ClickException(str(error)) from None
+
+
+@main.command("run")
+@CONFIG_OPTION
+@click.option("--until-idle", is_flag=True, help="Stop once every request seen is finished; print a JSON summary.")
+@click.option("--no-beat", is_flag=True, help="Do not schedule the pollers (another `sesame run` does).")
+@click.option("--concurrency", default=4, show_default=True, help="Requests handled in parallel by this process.")
+@click.option("--timeout", type=float, default=None, help="With --until-idle: give up after this many seconds.")
+def run(config_path: Path, until_idle: bool, no_beat: bool, concurrency: int, timeout: float | None) -> None:
+    """Run the fleet: mailbox poller (beat), Celery worker and request handling."""
+    from workers.fleet import FleetTimeout, run_fleet
+    from workers.runtime import configure_logging
+
+    settings = _settings(config_path)
+    configure_logging(settings.log_level)
+    try:
+        summary = run_fleet(settings, config_path, until_idle=until_idle, beat=not no_beat,
+                            concurrency=concurrency, timeout=timeout)
+    except FleetTimeout as error:
+        click.echo(json.dumps(error.summary, ensure_ascii=False, indent=2))
+        raise click.ClickException(str(error)) from None
+    except KeyboardInterrupt:
+        sys.exit(130)
+    if until_idle:
+        click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+
+
+@main.command("demo")
+@click.option("--scenario", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
+              help="Scenario to run instead of the built-in one.")
+@click.option("--state", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Keep the sandbox state here (default: a new temporary directory).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def demo(scenario: Path | None, state: Path | None, as_json: bool) -> None:
+    """Run the whole path on the built-in sandbox and print what happened."""
+    from workers.demo import DEMO_SCENARIO, format_summary, run_demo
+    from workers.fleet import FleetTimeout
+    from workers.runtime import configure_logging
+
+    configure_logging("WARNING")
+    try:
+        summary = run_demo(scenario or DEMO_SCENARIO, state)
+    except FleetTimeout as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(json.dumps(summary, ensure_ascii=False, indent=2) if as_json else format_summary(summary))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,237 @@
+"""Sésame's configuration: one YAML file, environment overrides for secrets, validated at start.
+
+Every key has its default and its documentation here; ``docs/configuration.md`` is generated from this model
+(``sesame config reference``). Any key can be overridden by ``SESAME_<SECTION>_<KEY>`` (upper case), which is
+how secrets should reach production: ``SESAME_SERVICENOW_PASSWORD``, ``SESAME_GRAPH_CLIENT_SECRET``,
+``SESAME_DIRECTORY_PASSWORD``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PLAYBOOKS = PACKAGE_ROOT / "playbooks"
+ENV_PREFIX = "SESAME_"
+
+
+class ConfigError(ValueError):
+    """The configuration is unusable; the message names the key and how to fix it."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServiceNowSettings(Section):
+    """The ServiceNow instance (Table API through pysnc)."""
+
+    url: str = Field(description="Instance URL, https only, e.g. https://agence.service-now.com")
+    user: str = Field(description="Integration user name (roles: itil or a custom role, never admin)")
+    password: SecretStr = Field(description="Integration user password; set SESAME_SERVICENOW_PASSWORD")
+    ca_file: Path | None = Field(None, description="PEM file of the CA to trust instead of the system's")
+    timeout_seconds: float = Field(30.0, gt=0, description="Timeout of every call")
+
+    @field_validator("url")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        if not value.startswith("https://"):
+            raise ValueError("must start with https:// (pysnc refuses plain http)")
+        return value.rstrip("/")
+
+
+class GraphSettings(Section):
+    """Microsoft Graph (Exchange Online mailbox; Entra ID and Intune later) through msgraph-sdk."""
+
+    url: str = Field("https://graph.microsoft.com/v1.0", description="Graph base URL, ending in /v1.0")
+    authority: str = Field("https://login.microsoftonline.com", description="Identity platform authority")
+    tenant: str = Field(description="Tenant id or domain")
+    client_id: str = Field(description="Application (client) id of Sésame's app registration")
+    client_secret: SecretStr = Field(description="Client secret; set SESAME_GRAPH_CLIENT_SECRET")
+    ca_file: Path | None = Field(None, description="PEM file of the CA to trust instead of the system's")
+    timeout_seconds: float = Field(30.0, gt=0, description="Timeout of every call")
+
+
+class MailboxSettings(Section):
+    """The shared mailbox partners write to."""
+
+    kind: Literal["graph"] = Field("graph", description="Mailbox kind; 'graph' = Exchange Online via Graph")
+    address: str = Field(description="Address of the shared mailbox")
+    poll_interval_seconds: float = Field(10.0, gt=0, description="Seconds between two polls of the inbox")
+    batch_size: int = Field(50, gt=0, le=1000, description="Messages taken per poll at most")
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        if "@" not in value:
+            raise ValueError("must be an e-mail address")
+        return value.lower()
+
+
+class DirectorySettings(Section):
+    """The directory accounts live in: Active Directory over LDAPS, or the sandbox's emulator."""
+
+    kind: Literal["ldap", "sandbox"] = Field("ldap", description="'ldap' = Active Directory; 'sandbox' = emulator")
+    url: str = Field(description="ldaps://host:636 (or ldap://host with StartTLS); sandbox: https URL")
+    bind_dn: str = Field(description="Service account, e.g. svc-sesame@agence.local")
+    password: SecretStr = Field(description="Service account password; set SESAME_DIRECTORY_PASSWORD")
+    base_dn: str | None = Field(None, description="Search base, e.g. DC=agence,DC=local (ldap only)")
+    ca_file: Path | None = Field(None, description="CA that signed the DC certificate; without it TLS is unverified")
+    tls_server_name: str | None = Field(None, description="Name expected in the DC certificate, if not the host")
+    timeout_seconds: float = Field(10.0, gt=0, description="Timeout of every call")
+
+
+class DeskSettings(Section):
+    """How the service desk is organised in ServiceNow and how the automation closes tickets."""
+
+    automation_group: str = Field("Sésame Automatisation", description="Assignment group of the automation")
+    human_group: str = Field("Service Desk N1", description="Level-1 group that receives hand-overs")
+    close_code: str = Field("Résolution définitive", description="Close code of automated resolutions")
+    kb_article: str | None = Field("KB0010001", description="Knowledge article linked to automated unlocks")
+    automation_tag: str = Field("UO-TR1.1", description="Tag that counts a ticket for the automation bonus")
+
+
+class Settings(Section):
+    """The whole configuration of one Sésame deployment."""
+
+    servicenow: ServiceNowSettings
+    graph: GraphSettings
+    mailbox: MailboxSettings
+    directory: DirectorySettings
+    desk: DeskSettings = DeskSettings()
+    partners_file: Path = Field(description="Registry of partner organisations (JSON or YAML list)")
+    playbooks_dir: Path = Field(DEFAULT_PLAYBOOKS, description="Directory of YAML playbooks and templates")
+    broker_url: str = Field(
+        "redis://127.0.0.1:6379/0", description="Celery broker; 'memory://' runs the fleet in one process"
+    )
+    ledger_url: str = Field("sqlite:///sesame-ledger.db", description="SQLAlchemy URL of the ledger")
+    understander: str = Field("rules", description="Request-understanding backend")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level")
+
+
+SECTIONS = ("servicenow", "graph", "mailbox", "directory", "desk")
+
+
+def _env_overrides(data: dict[str, Any], environ: Mapping[str, str]) -> None:
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        key = name[len(ENV_PREFIX) :].lower()
+        if key == "config":
+            continue
+        section = next((s for s in SECTIONS if key.startswith(s + "_")), None)
+        if section is None:
+            data[key] = value
+        else:
+            data.setdefault(section, {})
+            if not isinstance(data[section], dict):
+                raise ConfigError(f"{section}: must be a mapping of keys")
+            data[section][key[len(section) + 1 :]] = value
+
+
+def _resolve_relative(settings: Settings, base: Path) -> Settings:
+    """Paths in the file are relative to the file, so a config can be moved with its registry."""
+
+    def fix(path: Path | None) -> Path | None:
+        return path if path is None or path.is_absolute() else (base / path).resolve()
+
+    settings.partners_file = fix(settings.partners_file) or settings.partners_file
+    settings.playbooks_dir = fix(settings.playbooks_dir) or settings.playbooks_dir
+    settings.servicenow.ca_file = fix(settings.servicenow.ca_file)
+    settings.graph.ca_file = fix(settings.graph.ca_file)
+    settings.directory.ca_file = fix(settings.directory.ca_file)
+    return settings
+
+
+def _hint(location: str, message: str) -> str:
+    env = ENV_PREFIX + location.replace(".", "_").upper()
+    return f"{location}: {message} — set it in the file or export {env}"
+
+
+def load_settings(path: str | Path, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read, override from the environment and validate; raise ``ConfigError`` naming the key and the fix."""
+    file = Path(path)
+    try:
+        raw = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: configuration file not found (see docs/configuration.md)") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark else str(file)
+        raise ConfigError(f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{file}: the top level must be a mapping of sections")
+    _env_overrides(raw, os.environ if environ is None else environ)
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            location = ".".join(str(p) for p in error["loc"])
+            if error["type"] == "missing" and location in SECTIONS:
+                lines.append(f"{location}: required section is missing — add a '{location}:' mapping")
+            elif error["type"] == "missing":
+                lines.append(_hint(location, "required key is missing"))
+            elif error["type"] == "extra_forbidden":
+                lines.append(f"{location}: unknown key — check its spelling in docs/configuration.md")
+            else:
+                lines.append(f"{location}: {error['msg']}")
+        raise ConfigError(f"{file}: invalid configuration\n  " + "\n  ".join(lines)) from None
+    settings = _resolve_relative(settings, file.resolve().parent)
+    if not settings.partners_file.is_file():
+        raise ConfigError(f"partners_file: {settings.partners_file} does not exist")
+    if not settings.playbooks_dir.is_dir():
+        raise ConfigError(f"playbooks_dir: {settings.playbooks_dir} is not a directory")
+    return settings
+
+
+def masked(settings: Settings) -> dict[str, Any]:
+    """The effective configuration as plain data, every secret replaced by a mask."""
+    data = settings.model_dump(mode="json")
+    for section in SECTIONS:
+        for key, value in settings.__dict__[section].__dict__.items():
+            if isinstance(value, SecretStr):
+                data[section][key] = "********" if value.get_secret_value() else ""
+    return data
+
+
+def reference_markdown() -> str:
+    """The configuration reference for operators, generated from the model (``docs/configuration.md``)."""
+    lines = [
+        "# Configuration reference",
+        "",
+        "<!-- Generated by `sesame config reference > docs/configuration.md`; do not edit by hand. -->",
+        "",
+        "Sésame reads one YAML file (`--config FILE` or `$SESAME_CONFIG`). Any key can be overridden by an",
+        "environment variable `SESAME_<SECTION>_<KEY>` in upper case (top-level keys: `SESAME_<KEY>`); secrets",
+        "should only come that way in production. Relative paths are relative to the file.",
+        "`sesame config check --config FILE` validates the file and prints the effective values, secrets masked.",
+        "",
+    ]
+
+    def table(model: type[BaseModel], prefix: str) -> list[str]:
+        rows = ["| key | default | environment | description |", "|---|---|---|---|"]
+        for name, info in model.model_fields.items():
+            if name in SECTIONS:
+                continue
+            default = "*required*" if info.is_required() else f"`{info.default}`"
+            if isinstance(info.default, BaseModel):
+                default = "see section"
+            elif isinstance(info.default, Path) and info.default.is_relative_to(PACKAGE_ROOT):
+                default = f"`{info.default.relative_to(PACKAGE_ROOT)}/` (shipped)"
+            env = ENV_PREFIX + (f"{prefix}_{name}" if prefix else name).upper()
+            rows.append(f"| `{name}` | {default} | `{env}` | {info.description or ''} |")
+        return rows
+
+    lines += ["## Top level", "", *table(Settings, ""), ""]
+    for section in SECTIONS:
+        model = Settings.model_fields[section].annotation
+        assert isinstance(model, type) and issubclass(model, BaseModel)
+        lines += [f"## `{section}`", "", (model.__doc__ or "").strip(), "", *table(model, section), ""]
+    return "\n".join(lines)

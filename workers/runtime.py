@@ -1,0 +1,130 @@
+"""Start-up of one worker process: configuration -> logging -> connectors -> playbooks -> handler, once."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from dataclasses import dataclass
+
+import structlog
+
+from automations.handling import DeskPolicy, RequestHandler
+from automations.ledger import Ledger
+from automations.playbooks import load_playbooks
+from automations.playbooks.actions import ACTIONS
+from automations.registry import PartnerRegistry
+from automations.replies import Templates
+from automations.request import Request
+from automations.understanding import get_understander
+from connectors.directory import Directory
+from connectors.mailbox import Mailbox
+from connectors.tickets import TicketSystem
+from workers.config import Settings
+
+
+@dataclass
+class Fleet:
+    """Everything a worker process needs, built once and shared by its threads."""
+
+    settings: Settings
+    ledger: Ledger
+    mailbox: Mailbox
+    tickets: TicketSystem
+    directory: Directory
+    handler: RequestHandler
+
+    def close(self) -> None:
+        """Release every connection."""
+        for connector in (self.mailbox, self.tickets, self.directory):
+            connector.close()
+        self.ledger.engine.dispose()
+
+
+def configure_logging(level: str) -> None:
+    """JSON-ish key=value logs on stderr; the connectors never pass secrets to them."""
+    logging.basicConfig(level=level, format="%(message)s")
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.KeyValueRenderer(key_order=["timestamp", "level", "event"]),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+
+
+def build_directory(settings: Settings) -> Directory:
+    """The configured directory connector."""
+    conf = settings.directory
+    ca_file = str(conf.ca_file) if conf.ca_file else None
+    if conf.kind == "sandbox":
+        from connectors.directory.sandbox import SandboxDirectory
+
+        return SandboxDirectory(conf.url, conf.bind_dn, conf.password.get_secret_value(), ca_file=ca_file,
+                                timeout=conf.timeout_seconds)
+    from connectors.directory.ad import ActiveDirectory
+
+    if not conf.base_dn:
+        from workers.config import ConfigError
+
+        raise ConfigError("directory.base_dn: required for kind 'ldap' — e.g. DC=agence,DC=local")
+    return ActiveDirectory(conf.url, conf.bind_dn, conf.password.get_secret_value(), conf.base_dn,
+                           ca_file=ca_file, tls_server_name=conf.tls_server_name, timeout=conf.timeout_seconds)
+
+
+def build_fleet(settings: Settings) -> Fleet:
+    """Create the connectors and the request handler from validated settings."""
+    from connectors.graph_mail import GraphMailbox
+    from connectors.servicenow import ServiceNowTickets
+
+    sn, graph = settings.servicenow, settings.graph
+    tickets = ServiceNowTickets(sn.url, sn.user, sn.password.get_secret_value(),
+                                ca_file=str(sn.ca_file) if sn.ca_file else None, timeout=sn.timeout_seconds)
+    mailbox = GraphMailbox(graph_url=graph.url, authority=graph.authority, tenant=graph.tenant,
+                           client_id=graph.client_id, client_secret=graph.client_secret.get_secret_value(),
+                           mailbox=settings.mailbox.address, ca_file=str(graph.ca_file) if graph.ca_file else None,
+                           timeout=graph.timeout_seconds)
+    directory = build_directory(settings)
+    ledger = Ledger(settings.ledger_url)
+    desk = settings.desk
+
+    def respond(request: Request, text: str) -> None:
+        mailbox.reply(request.source_id, text)
+
+    handler = RequestHandler(
+        tickets=tickets, directory=directory, ledger=ledger,
+        registry=PartnerRegistry.load(settings.partners_file),
+        understander=get_understander(settings.understander),
+        playbooks=load_playbooks(settings.playbooks_dir, frozenset(ACTIONS)),
+        templates=Templates(settings.playbooks_dir),
+        desk=DeskPolicy(automation_group=desk.automation_group, human_group=desk.human_group,
+                        close_code=desk.close_code, kb_article=desk.kb_article, automation_tag=desk.automation_tag),
+        respond=respond,
+    )
+    return Fleet(settings, ledger, mailbox, tickets, directory, handler)
+
+
+_fleet: Fleet | None = None
+_lock = threading.Lock()
+
+
+def current_fleet(settings: Settings) -> Fleet:
+    """This process's fleet, built on first use (threads of the pool share it)."""
+    global _fleet
+    with _lock:
+        if _fleet is None:
+            _fleet = build_fleet(settings)
+        return _fleet
+
+
+def reset_fleet() -> None:
+    """Close and forget this process's fleet (end of ``sesame run``)."""
+    global _fleet
+    with _lock:
+        if _fleet is not None:
+            _fleet.close()
+        _fleet = None
