@@ -124,8 +124,11 @@ class GraphMailbox:
         # A non-empty allowed_hosts keeps the bearer token from following a link to any other host.
         auth = AzureIdentityAuthenticationProvider(self._credential, scopes=GRAPH_SCOPES, allowed_hosts=[host])
         verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca_file) if ca_file else True
+        # Kept to close it ourselves: msgraph-core's AsyncGraphTransport does not pass aclose() on,
+        # so closing the client alone leaves TLS connections open until the process exits.
+        self._transport = httpx.AsyncHTTPTransport(verify=verify)
         http = GraphClientFactory.create_with_default_middleware(
-            client=httpx.AsyncClient(verify=verify, timeout=httpx.Timeout(timeout), follow_redirects=False),
+            client=httpx.AsyncClient(transport=self._transport, timeout=httpx.Timeout(timeout)),
             options=graph_default_options,
         )
         adapter = GraphRequestAdapter(auth, client=http)
@@ -163,7 +166,7 @@ class GraphMailbox:
 
     async def _close_http(self) -> None:
         await self._http.aclose()
-        await asyncio.sleep(0.1)
+        await self._transport.aclose()
 
     # ----- Graph calls --------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ import threading
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from email.utils import formataddr, parsedate_to_datetime
+from email.utils import formataddr, getaddresses, parsedate_to_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -248,7 +248,8 @@ class MailboxStore:
                 "toRecipients": [recipient(address) for address in recipients],
                 "ccRecipients": [],
                 "bccRecipients": [],
-                "replyTo": [],
+                # Exchange fills replyTo from the Reply-To header; clients must not answer there blindly.
+                "replyTo": [recipient(a, n) for n, a in getaddresses([header_value(message, "Reply-To") or ""]) if a],
             }
         )
         with self._lock:

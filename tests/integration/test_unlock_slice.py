@@ -53,7 +53,11 @@ def _scenario(directory: Path, ad_users: AdUsers) -> None:
 def test_partner_unlock_email_handled_end_to_end(
     ad_users: AdUsers, redis_url: str, tmp_path: Path,
     start_sandbox: Callable[..., dict[str, Any]], celery_worker: Callable[[Path], subprocess.Popen[bytes]],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # requests lets these override pysnc's verify=; an outsider pointing pysnc at the sandbox unsets them too.
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
     locked, other_locked = ad_users.locked
     assert not ad_users.bind_as(locked.upn, locked.password), "precondition: the account is locked"
     _scenario(tmp_path / "scenario", ad_users)
