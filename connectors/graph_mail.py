@@ -88,7 +88,11 @@ class _PrivateLoop:
 
 
 class GraphMailbox:
-    """``connectors.mailbox.Mailbox`` for an Exchange Online shared mailbox, read with application rights."""
+    """``connectors.mailbox.Mailbox`` for an Exchange Online shared mailbox, read with application rights.
+
+    Create it in the process that uses it (after a Celery prefork, not before: threads do not
+    survive ``fork``) and ``close()`` it, or use it as a context manager, to stop its loop thread.
+    """
 
     def __init__(
         self,
@@ -102,6 +106,10 @@ class GraphMailbox:
         ca_file: str | None = None,
         timeout: float = 30.0,
     ) -> None:
+        for name, url in (("graph_url", graph_url), ("authority", authority)):
+            parsed = urlparse(url)
+            if parsed.scheme != "https" or not parsed.hostname:
+                raise ValueError(f"{name} must be an https:// URL (Entra ID and the SDK refuse others), got {url!r}")
         self.address = mailbox
         self._graph_url = graph_url.rstrip("/")
         self._client_id = client_id
@@ -167,6 +175,12 @@ class GraphMailbox:
     async def _close_http(self) -> None:
         await self._http.aclose()
         await self._transport.aclose()
+
+    def __enter__(self) -> GraphMailbox:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     # ----- Graph calls --------------------------------------------------------------------------
 

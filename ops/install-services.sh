@@ -38,9 +38,11 @@ if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
 fi
 
 # policy-rc.d exiting 101 tells dpkg not to start services (no nmbd broadcasting, no Redis on :6379).
+# One we create is removed afterwards, so the machine's later installs behave as before.
 if [ ! -e "$POLICY_RC" ]; then
     printf '#!/bin/sh\nexit 101\n' > "$POLICY_RC"
     chmod +x "$POLICY_RC"
+    trap 'rm -f "$POLICY_RC"' EXIT
 fi
 
 echo "install-services: installing $missing"

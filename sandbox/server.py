@@ -13,21 +13,20 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import uvicorn
 import yaml
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from sandbox.directory import DirectoryStore, build_directory_app
 from sandbox.graph import MailboxStore, build_graph_app
-from sandbox.samba_dc import SambaDC, port_in_use, samba_unavailable_reason
-from sandbox.samba_seed import realm_from_ous, seed_directory
+from sandbox.https import BackgroundServer
+from sandbox.samba import LDAPS_PORT, SambaDC, realm_from_ous, samba_unavailable_reason, seed_directory
+from sandbox.samba_dc import port_in_use
 from sandbox.scenario import Scenario, load_scenario
 from sandbox.servicenow import TableStore, build_app, seed_store
 from sandbox.tls import TlsFiles, ensure_ca
@@ -61,39 +60,6 @@ def _credentials(state: Path) -> dict[str, str]:
     return creds
 
 
-class _HttpsServer:
-    """One uvicorn server on a pre-bound loopback socket, in its own thread."""
-
-    def __init__(self, app: Starlette, tls: TlsFiles, port: int) -> None:
-        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.socket.bind(("127.0.0.1", port))
-        self.port = self.socket.getsockname()[1]
-        config = uvicorn.Config(app, ssl_certfile=str(tls.cert_file), ssl_keyfile=str(tls.key_file),
-                                log_level="warning", access_log=False, lifespan="off")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True)
-
-    @property
-    def origin(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self.thread.start()
-        for _ in range(200):
-            if self.server.started:
-                return
-            if not self.thread.is_alive():
-                break
-            self.thread.join(0.05)
-        raise SandboxError(f"the HTTPS server on port {self.port} did not start")
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-        self.socket.close()
-
-
 @dataclass
 class Sandbox:
     """The emulators of one scenario; ``start`` returns the description line, ``stop`` ends everything."""
@@ -103,7 +69,7 @@ class Sandbox:
     ad_mode: AdMode = "auto"
     ports: dict[str, int] = field(default_factory=dict)
     broker_url: str = "memory://"
-    _servers: list[_HttpsServer] = field(default_factory=list)
+    _servers: list[BackgroundServer] = field(default_factory=list)
     _samba: SambaDC | None = None
     samba_skipped: str | None = None
 
@@ -142,14 +108,14 @@ class Sandbox:
             app = Starlette(routes=[Mount("/ad", build_directory_app(
                 store, bind_dn="svc-sesame", password=creds["directory_password"]))])
             emulator = self._serve(app, tls, "directory")
-            directory = {"kind": "sandbox", "url": f"{emulator.origin}/ad", "bind_dn": "svc-sesame",
+            directory = {"kind": "sandbox", "url": f"{emulator.url}/ad", "bind_dn": "svc-sesame",
                          "password": creds["directory_password"], "ca_file": str(tls.ca_file)}
             # Said in the description (not in the config): why the emulator stands in for a real DC.
             directory_note = self.samba_skipped or "emulator requested (--ad emulator)"
         shutil.copyfile(self.scenario_dir / "partners.json", state / "partners.json")
         info = {
-            "servicenow": {"url": sn.origin, "user": BOT_USER, "password": creds["servicenow_password"]},
-            "graph": {"url": f"{graph.origin}/v1.0", "authority": graph.origin, "tenant": TENANT,
+            "servicenow": {"url": sn.url, "user": BOT_USER, "password": creds["servicenow_password"]},
+            "graph": {"url": f"{graph.url}/v1.0", "authority": graph.url, "tenant": TENANT,
                       "client_id": CLIENT_ID, "client_secret": creds["graph_client_secret"]},
             "mailbox": scenario.mailbox,
             "ad": ad,
@@ -169,17 +135,17 @@ class Sandbox:
         store.save(state / "servicenow.json")
         return store
 
-    def _serve(self, app: Starlette, tls: TlsFiles, name: str) -> _HttpsServer:
-        server = _HttpsServer(app, tls, self.ports.get(name, 0))
-        self._servers.append(server)
+    def _serve(self, app: Starlette, tls: TlsFiles, name: str) -> BackgroundServer:
+        server = BackgroundServer(app, certfile=tls.cert_file, keyfile=tls.key_file, port=self.ports.get(name, 0))
         server.start()
+        self._servers.append(server)
         return server
 
     def _want_samba(self) -> bool:
         if self.ad_mode == "emulator":
             return False
-        reason = samba_unavailable_reason() or ("port 636 is already in use (another domain controller?)"
-                                                if port_in_use(636) else None)
+        reason = samba_unavailable_reason() or (f"port {LDAPS_PORT} is already in use (another domain controller?)"
+                                                if port_in_use(LDAPS_PORT) else None)
         if reason and self.ad_mode == "samba":
             raise SandboxError(f"cannot start Samba AD: {reason}; use --ad emulator")
         self.samba_skipped = reason

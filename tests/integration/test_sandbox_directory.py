@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import json
 import socket
 import ssl
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
@@ -27,7 +18,9 @@ from connectors.directory import Directory
 from connectors.directory.sandbox import SandboxDirectory
 from connectors.errors import NotFoundError, PermissionMissingError, TransientError
 from sandbox.directory import DirectoryStore, build_directory_app
+from sandbox.https import BackgroundServer
 from sandbox.scenario import DirectoryUser, Scenario, load_scenario
+from sandbox.tls import TlsFiles
 
 pytestmark = pytest.mark.integration
 
@@ -39,13 +32,6 @@ PAUL_DN = "CN=Paul Garnier,OU=Siege,OU=Agents,DC=agence,DC=local"
 
 
 @dataclass(frozen=True)
-class Tls:
-    ca_file: str
-    cert_file: str
-    key_file: str
-
-
-@dataclass(frozen=True)
 class Served:
     url: str
     ca_file: str
@@ -53,94 +39,14 @@ class Served:
     state_file: Path
 
 
-def _name(common_name: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-
-
-def _write_tls(directory: Path) -> Tls:
-    """A throwaway CA and a server certificate for 127.0.0.1 signed by it."""
-    now = datetime.datetime.now(datetime.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_cert = (
-        x509.CertificateBuilder()
-        .subject_name(_name("Sesame test CA"))
-        .issuer_name(_name("Sesame test CA"))
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                key_cert_sign=True,
-                crl_sign=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(_name("127.0.0.1"))
-        .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    tls = Tls(str(directory / "ca.pem"), str(directory / "server.pem"), str(directory / "server.key"))
-    Path(tls.ca_file).write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
-    Path(tls.cert_file).write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    Path(tls.key_file).write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return tls
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> Tls:
-    return _write_tls(tmp_path_factory.mktemp("tls"))
-
-
 @pytest.fixture()
-def served(tls: Tls, tmp_path: Path) -> Iterator[Served]:
+def served(sandbox_tls: TlsFiles, tmp_path: Path) -> Iterator[Served]:
     """The demo scenario's directory mounted under /ad, as the sandbox does, on a free loopback port."""
     state_file = tmp_path / "directory-state.json"
     store = DirectoryStore.from_scenario(load_scenario(DEMO), persist_to=state_file)
     app = Starlette(routes=[Mount("/ad", app=build_directory_app(store, bind_dn=BIND_DN, password=BIND_PASSWORD))])
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    config = uvicorn.Config(
-        app, ssl_certfile=tls.cert_file, ssl_keyfile=tls.key_file, log_level="warning", lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start within 10 s"
-        time.sleep(0.02)
-    try:
-        yield Served(f"https://127.0.0.1:{port}/ad", tls.ca_file, store, state_file)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        listener.close()
+    with BackgroundServer(app, certfile=sandbox_tls.cert_file, keyfile=sandbox_tls.key_file) as server:
+        yield Served(f"{server.url}/ad", str(sandbox_tls.ca_file), store, state_file)
 
 
 @pytest.fixture()
@@ -244,11 +150,11 @@ def test_wrong_service_credentials_raise_permission_missing(served: Served) -> N
         intruder.close()
 
 
-def test_unanswered_port_raises_transient(tls: Tls) -> None:
+def test_unanswered_port_raises_transient(sandbox_tls: TlsFiles) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    client = SandboxDirectory(f"https://127.0.0.1:{port}/ad", BIND_DN, BIND_PASSWORD, ca_file=tls.ca_file)
+    client = SandboxDirectory(f"https://127.0.0.1:{port}/ad", BIND_DN, BIND_PASSWORD, ca_file=str(sandbox_tls.ca_file))
     try:
         with pytest.raises(TransientError):
             client.find_accounts("jdupont")

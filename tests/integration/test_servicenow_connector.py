@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 from collections.abc import Iterator
 from pathlib import Path
 
 import pysnc
 import pytest
 import requests
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from connectors.errors import InvalidRequestError, NotFoundError, PermissionMissingError
 from connectors.servicenow import ServiceNowTickets
 from connectors.tickets import Closure, NewIncident, TicketRef, TicketSystem
+from sandbox.https import BackgroundServer
 from sandbox.scenario import load_scenario
 from sandbox.servicenow import TableStore, build_app, seed_store
-from sandbox.servicenow.serve import BackgroundServer
+from sandbox.tls import TlsFiles
 
 pytestmark = pytest.mark.integration
 
@@ -29,59 +24,17 @@ BOT, BOT_PASSWORD = "svc-sesame", "pw-for-tests-only"
 PARTNER = "claire.fabre@mission-locale-lyon.fr"
 
 
-def write_throwaway_tls(directory: Path) -> tuple[Path, Path, Path]:
-    """A one-off CA and a server certificate for 127.0.0.1/localhost: (ca, cert, key) PEM paths."""
-    # Kept beside the test on purpose: production TLS material is sandbox/tls.py's job.
-    now = dt.datetime.now(dt.UTC)
-    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Sésame test CA")])
-
-    def builder(subject: x509.Name, public: ec.EllipticCurvePublicKey) -> x509.CertificateBuilder:
-        return (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(ca_name)
-            .public_key(public)
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=1))
-        )
-
-    ca = (
-        builder(ca_name, ca_key.public_key())
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    names = [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
-    cert = (
-        builder(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]), key.public_key())
-        .add_extension(x509.SubjectAlternativeName(names), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    paths = directory / "ca.pem", directory / "server.pem", directory / "server.key"
-    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    pkcs8 = serialization.PrivateFormat.PKCS8
-    paths[2].write_bytes(key.private_bytes(serialization.Encoding.PEM, pkcs8, serialization.NoEncryption()))
-    return paths
-
-
 @pytest.fixture(scope="module")
-def instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, TableStore]]:
-    directory = tmp_path_factory.mktemp("sn-connector")
-    ca, cert, key = write_throwaway_tls(directory)
+def instance(sandbox_tls: TlsFiles) -> Iterator[tuple[str, Path, TableStore]]:
     store = TableStore()
     seed_store(store, load_scenario(DEMO), bot_user=BOT)
     with pytest.MonkeyPatch.context() as env:
         # A CA bundle in the environment must not override ca_file: the connector ignores the environment.
         env.setenv("REQUESTS_CA_BUNDLE", requests.certs.where())
         env.setenv("NO_PROXY", "127.0.0.1,localhost")
-        with BackgroundServer(build_app(store, users={BOT: BOT_PASSWORD}), certfile=cert, keyfile=key) as server:
-            yield server.url, ca, store
+        app = build_app(store, users={BOT: BOT_PASSWORD})
+        with BackgroundServer(app, certfile=sandbox_tls.cert_file, keyfile=sandbox_tls.key_file) as server:
+            yield server.url, sandbox_tls.ca_file, store
 
 
 @pytest.fixture

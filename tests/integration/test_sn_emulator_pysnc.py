@@ -2,73 +2,23 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 from collections.abc import Iterator
 from pathlib import Path
 
 import pysnc
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from pysnc.exceptions import AuthenticationException, RequestException, RoleException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from sandbox.https import BackgroundServer
 from sandbox.scenario import load_scenario
 from sandbox.servicenow import TableStore, build_app, seed_store
-from sandbox.servicenow.serve import BackgroundServer
+from sandbox.tls import TlsFiles
 
 pytestmark = pytest.mark.integration
 
 DEMO = Path(__file__).resolve().parents[2] / "sandbox" / "scenarios" / "demo"
 BOT, BOT_PASSWORD = "svc-sesame", "pw-for-tests-only"
-
-
-def write_throwaway_tls(directory: Path) -> tuple[Path, Path, Path]:
-    """A one-off CA and a server certificate for 127.0.0.1/localhost: (ca, cert, key) PEM paths."""
-    now = dt.datetime.now(dt.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Sésame test CA")])
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    paths = directory / "ca.pem", directory / "server.pem", directory / "server.key"
-    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    paths[2].write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return paths
 
 
 class RequestLog:
@@ -86,10 +36,9 @@ class RequestLog:
 
 @pytest.fixture(scope="module")
 def emulator(
-    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path_factory: pytest.TempPathFactory, sandbox_tls: TlsFiles
 ) -> Iterator[tuple[BackgroundServer, TableStore, RequestLog, Path]]:
     directory = tmp_path_factory.mktemp("sn")
-    ca, cert, key = write_throwaway_tls(directory)
     store = TableStore(persist_to=directory / "instance.json")
     seed_store(store, load_scenario(DEMO), bot_user=BOT)
     log = RequestLog(build_app(store, users={BOT: BOT_PASSWORD}))
@@ -98,8 +47,8 @@ def emulator(
         env.delenv("REQUESTS_CA_BUNDLE", raising=False)
         env.delenv("CURL_CA_BUNDLE", raising=False)
         env.setenv("NO_PROXY", "127.0.0.1,localhost")
-        with BackgroundServer(log, certfile=cert, keyfile=key) as server:
-            yield server, store, log, ca
+        with BackgroundServer(log, certfile=sandbox_tls.cert_file, keyfile=sandbox_tls.key_file) as server:
+            yield server, store, log, sandbox_tls.ca_file
 
 
 @pytest.fixture

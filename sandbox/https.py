@@ -1,4 +1,4 @@
-"""Serve the emulator over HTTPS on loopback from a background thread (tests, demos, rehearsals)."""
+"""Serve an emulator over HTTPS on loopback from a background thread (sandbox, tests, rehearsals)."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ class BackgroundServer:
 
     @property
     def url(self) -> str:
-        """The instance URL to give pysnc, e.g. ``https://127.0.0.1:8443``."""
+        """The origin clients use, e.g. ``https://127.0.0.1:8443``."""
         return f"https://{LOOPBACK}:{self.port}"
 
     def start(self) -> None:
@@ -46,7 +46,7 @@ class BackgroundServer:
         deadline = time.monotonic() + self._start_timeout
         while not self._server.started:
             if time.monotonic() > deadline or not self._thread.is_alive():
-                raise EmulatorStartError(f"the ServiceNow emulator did not start on {self.url}")
+                raise EmulatorStartError(f"the emulator did not start on {self.url}")
             time.sleep(0.01)
 
     def stop(self) -> None:
