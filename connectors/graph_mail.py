@@ -30,8 +30,12 @@ from kiota_abstractions.api_error import APIError
 from kiota_abstractions.base_request_configuration import RequestConfiguration
 from kiota_authentication_azure.azure_identity_authentication_provider import AzureIdentityAuthenticationProvider
 from msgraph import GraphServiceClient
+from msgraph.generated.models.body_type import BodyType
+from msgraph.generated.models.email_address import EmailAddress
+from msgraph.generated.models.item_body import ItemBody
 from msgraph.generated.models.message import Message
 from msgraph.generated.models.o_data_errors.o_data_error import ODataError
+from msgraph.generated.models.recipient import Recipient
 from msgraph.generated.users.item.mail_folders.item.messages.messages_request_builder import MessagesRequestBuilder
 from msgraph.generated.users.item.messages.item.message_item_request_builder import MessageItemRequestBuilder
 from msgraph.generated.users.item.messages.item.reply.reply_post_request_body import ReplyPostRequestBody
@@ -155,9 +159,12 @@ class GraphMailbox:
         """The whole message with its Internet headers and a plain-text body."""
         return self._call(lambda: self._get(message_id), f"read message {message_id}")
 
-    def reply(self, message_id: str, body_text: str) -> None:
-        """Answer the sender of ``message_id`` (Graph's reply goes to From, never Reply-To) in plain text."""
-        body = ReplyPostRequestBody(comment=body_text)
+    def reply(self, message_id: str, body_text: str, *, to: str) -> None:
+        """Answer ``message_id`` in plain text to ``to`` only: a plain Graph reply would follow Reply-To."""
+        body = ReplyPostRequestBody(message=Message(
+            to_recipients=[Recipient(email_address=EmailAddress(address=to))],
+            body=ItemBody(content_type=BodyType.Text, content=body_text),
+        ))
         self._call(lambda: self._message(message_id).reply.post(body), f"reply to message {message_id}")
 
     def mark_read(self, message_id: str) -> None:

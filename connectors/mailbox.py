@@ -35,8 +35,8 @@ class Mailbox(Protocol):
         """The whole message with its Internet headers."""
         ...
 
-    def reply(self, message_id: str, body_text: str) -> None:
-        """Answer the sender of ``message_id`` (never a Reply-To) with plain text."""
+    def reply(self, message_id: str, body_text: str, *, to: str) -> None:
+        """Answer ``message_id`` with plain text, to ``to`` only (the verified sender, never a Reply-To)."""
         ...
 
     def mark_read(self, message_id: str) -> None:

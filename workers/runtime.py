@@ -93,7 +93,7 @@ def build_fleet(settings: Settings) -> Fleet:
     desk = settings.desk
 
     def respond(request: Request, text: str) -> None:
-        mailbox.reply(request.source_id, text)
+        mailbox.reply(request.source_id, text, to=request.sender_address)
 
     handler = RequestHandler(
         tickets=tickets, directory=directory, ledger=ledger,

@@ -139,7 +139,7 @@ class MailRoutes:
         return self._json(request, payload)
 
     async def reply(self, request: Request) -> Response:
-        """Answer the original sender (never Reply-To); the answer lands in Sent Items."""
+        """Answer like Exchange: to the recipients the client names, else Reply-To, else From; kept in Sent Items."""
         mailbox, _, original = self._found(request)
         params = _case_insensitive(await _json_object(request))
         comment = params.get("comment")
@@ -154,14 +154,23 @@ class MailRoutes:
                 "Specify either 'Comment' or the body of 'Message', not both.", code="ErrorInvalidRequest"
             )
         text = str(_case_insensitive(draft_body).get("content", "")) if isinstance(draft_body, dict) else comment or ""
-        sender = original["from"]["emailAddress"]
+        named = _case_insensitive(draft).get("torecipients") or []
+        if not isinstance(named, list):
+            raise bad_request("'toRecipients' must be a list of recipients.", code="ErrorInvalidRequest")
+        recipients = [str(_case_insensitive(_case_insensitive(r).get("emailaddress") or {}).get("address", ""))
+                      for r in named if isinstance(r, dict)]
+        if not any(recipients):
+            # A plain reply follows Reply-To when the sender set one: a client that must not answer there
+            # has to name its recipient, which is what Sésame does.
+            fallback = original.get("replyTo") or [original["from"]]
+            recipients = [r["emailAddress"]["address"] for r in fallback]
         subject = original.get("subject", "")
         references = " ".join(filter(None, [header_value(original, "References"), original["internetMessageId"]]))
         self.store.add_message(
             mailbox,
             folder="sentitems",
             from_address=mailbox,
-            to=[sender["address"]],
+            to=[r for r in recipients if r],
             subject=subject if subject.lower().startswith("re:") else f"RE: {subject}",
             body=text + _quoted(original),
             headers=[("In-Reply-To", original["internetMessageId"]), ("References", references)],

@@ -115,13 +115,13 @@ def test_get_returns_headers_and_a_plain_text_body(graph: GraphSandbox, address:
     assert message.received_at is not None
 
 
-def test_reply_goes_to_the_from_address_never_reply_to(
+def test_reply_goes_to_the_named_address_never_reply_to(
     graph: GraphSandbox, address: str, mailbox: GraphMailbox
 ) -> None:
     [message_id] = deliver(graph, address, 1, **{"Reply-To": "collector@elsewhere.test"})
     original = mailbox.get(message_id)
 
-    mailbox.reply(message_id, "Le compte est débloqué.")
+    mailbox.reply(message_id, "Le compte est débloqué.", to=original.from_address)
 
     [sent] = graph.store.messages(address, "sentitems")
     assert [r["emailAddress"]["address"] for r in sent["toRecipients"]] == ["partner0@partner.test"]
@@ -245,6 +245,16 @@ def test_wire_format_of_filters_updates_and_replies(graph: GraphSandbox, address
     assert answer["subject"] == "RE: Demande 1"
     assert answer["body"]["contentType"] == "html"  # no text preference asked for here
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "ErrorItemNotFound"
+
+
+def test_a_plain_reply_follows_reply_to_like_exchange(graph: GraphSandbox, address: str) -> None:
+    [message_id] = deliver(graph, address, 1, **{"Reply-To": "collector@elsewhere.test"})
+    user = f"/v1.0/users/{address.replace('@', '%40')}"
+    with graph_http(graph) as http:
+        assert http.post(f"{user}/messages/{message_id}/reply", json={"Comment": "ok"}).status_code == 202
+
+    [sent] = graph.store.messages(address, "sentitems")
+    assert [r["emailAddress"]["address"] for r in sent["toRecipients"]] == ["collector@elsewhere.test"]
 
 
 def test_mailbox_writes_survive_a_restart_of_the_emulator(tmp_path: Path) -> None:

@@ -1,0 +1,98 @@
+"""`sesame sandbox up` as an outsider uses it: one JSON line, real clients against it, clean stop on SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pysnc import ServiceNowClient
+
+from connectors.graph_mail import GraphMailbox
+from sandbox.scenario import load_scenario
+from tests.fixtures.fleet import REPO
+
+pytestmark = pytest.mark.integration
+DEMO = REPO / "sandbox" / "scenarios" / "demo"
+
+
+def _up(state: Path) -> tuple[subprocess.Popen[str], dict[str, object]]:
+    env = {k: v for k, v in os.environ.items() if k not in {"REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"}}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "workers.cli", "sandbox", "up", "--scenario", str(DEMO), "--state", str(state),
+         "--ad", "emulator"],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    assert line, process.stderr.read() if process.stderr else "no output"
+    return process, json.loads(line)
+
+
+def _stop(process: subprocess.Popen[str]) -> int:
+    process.send_signal(signal.SIGTERM)
+    return process.wait(timeout=30)
+
+
+def test_sandbox_up_serves_the_scenario_to_the_official_clients(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    process, info = _up(tmp_path / "state")
+    try:
+        assert {"servicenow", "graph", "mailbox", "ad", "ca_file", "config"} <= info.keys()
+        sn, graph = info["servicenow"], info["graph"]
+        assert isinstance(sn, dict) and isinstance(graph, dict)
+        assert set(sn) >= {"url", "user", "password"} and str(sn["url"]).startswith("https://127.0.0.1:")
+        assert set(graph) >= {"url", "authority", "tenant", "client_id", "client_secret"}
+        assert str(graph["url"]).endswith("/v1.0") and info["ad"] is None
+        scenario = load_scenario(DEMO)
+
+        client = ServiceNowClient(sn["url"], (sn["user"], sn["password"]), verify=info["ca_file"])
+        users = client.GlideRecord("sys_user")
+        users.add_query("user_name", scenario.users[0].sam)
+        users.query()
+        assert len(users) == 1
+
+        with GraphMailbox(graph_url=str(graph["url"]), authority=str(graph["authority"]), tenant=str(graph["tenant"]),
+                          client_id=str(graph["client_id"]), client_secret=str(graph["client_secret"]),
+                          mailbox=str(info["mailbox"]), ca_file=str(info["ca_file"])) as mailbox:
+            unread = mailbox.list_unread()
+            assert len(unread) == len(scenario.emails)
+            mailbox.mark_read(unread[0])
+
+        check = subprocess.run([sys.executable, "-m", "workers.cli", "config", "check", "--config",
+                                str(info["config"])], cwd=REPO, capture_output=True, text=True)
+        assert check.returncode == 0, check.stderr
+        assert str(sn["password"]) not in check.stdout and str(graph["client_secret"]) not in check.stdout
+        assert f"url: {sn['url']}" in check.stdout
+    finally:
+        assert _stop(process) == 0
+
+    # Starting again on the same state resumes it: the message read before stays read.
+    process, info = _up(tmp_path / "state")
+    try:
+        graph = info["graph"]
+        assert isinstance(graph, dict)
+        with GraphMailbox(graph_url=str(graph["url"]), authority=str(graph["authority"]), tenant=str(graph["tenant"]),
+                          client_id=str(graph["client_id"]), client_secret=str(graph["client_secret"]),
+                          mailbox=str(info["mailbox"]), ca_file=str(info["ca_file"])) as mailbox:
+            assert len(mailbox.list_unread()) == len(load_scenario(DEMO).emails) - 1
+    finally:
+        assert _stop(process) == 0
+
+
+def test_bad_scenario_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "scenario").mkdir()
+    (tmp_path / "scenario" / "partners.json").write_text('[{"id": "x"')
+    (tmp_path / "scenario" / "directory.json").write_text("[]")
+    command = [sys.executable, "-m", "workers.cli", "sandbox", "up", "--scenario", str(tmp_path / "scenario"),
+               "--state", str(tmp_path / "state")]
+    run = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert run.returncode != 0
+    assert "partners.json:1:" in run.stderr and "invalid JSON" in run.stderr and "Traceback" not in run.stderr
