@@ -7,7 +7,7 @@ group with a work note giving the reason. The bot acts only on positive evidence
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import structlog
 
@@ -115,7 +115,7 @@ class RequestHandler:
             on_change=lambda step, change: self._record_change(request, step, change),
             dry_run=decision.playbook.mode == "shadow",
         )
-        base = Outcome(**{**base.__dict__, "playbook": decision.playbook.label})
+        base = replace(base, playbook=decision.playbook.label)
         try:
             run_playbook(run)
         except HandOver as refusal:
@@ -159,7 +159,7 @@ class RequestHandler:
         if base.partner_id is not None:
             # Registered correspondents get a neutral acknowledgement; unknown senders get nothing back.
             self._respond(request, self.templates.render_file("handed_over.fr.txt.j2", ticket=ticket.number))
-        outcome = Outcome(**{**base.__dict__, "reason": reason, "detail": detail})
+        outcome = replace(base, reason=reason, detail=detail)
         self.ledger.finish(request.key, outcome)
         log.info("request.handed_over", key=request.key, reason=reason, ticket=ticket.number)
         return outcome
@@ -176,7 +176,7 @@ class RequestHandler:
         )
         self.tickets.resolve_and_close(ticket, closure)
         self._respond(request, self.templates.render_file(playbook.reply.template, **values))
-        outcome = Outcome(**{**base.__dict__, "decision": AUTOMATED})
+        outcome = replace(base, decision=AUTOMATED)
         self.ledger.finish(request.key, outcome)
         log.info("request.automated", key=request.key, ticket=ticket.number, playbook=playbook.label)
         return outcome

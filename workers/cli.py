@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-import sys
+import signal
+import threading
 from pathlib import Path
 
 import click
@@ -93,18 +94,22 @@ def sandbox_up(scenario: Path, state: Path, ad_mode: str, broker: str) -> None:
 def run(config_path: Path, until_idle: bool, no_beat: bool, concurrency: int, timeout: float | None) -> None:
     """Run the fleet: mailbox poller (beat), Celery worker and request handling."""
     from workers.fleet import FleetTimeout, run_fleet
-    from workers.runtime import configure_logging
+    from workers.runtime import StartupError, configure_logging
 
     settings = _settings(config_path)
     configure_logging(settings.log_level)
+    stop = threading.Event()
+    # SIGTERM (systemd, Kubernetes) and Ctrl-C finish the requests in hand, then stop.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
     try:
         summary = run_fleet(settings, config_path, until_idle=until_idle, beat=not no_beat,
-                            concurrency=concurrency, timeout=timeout)
+                            concurrency=concurrency, timeout=timeout, stop=stop)
     except FleetTimeout as error:
         click.echo(json.dumps(error.summary, ensure_ascii=False, indent=2))
         raise click.ClickException(str(error)) from None
-    except KeyboardInterrupt:
-        sys.exit(130)
+    except StartupError as error:
+        raise click.ClickException(str(error)) from None
     if until_idle:
         click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
 

@@ -21,7 +21,7 @@ from celery.worker import state as worker_state
 from automations.ledger import Ledger, utcnow
 from workers.celery_app import configure
 from workers.config import Settings
-from workers.runtime import reset_fleet
+from workers.runtime import current_fleet, reset_fleet
 from workers.tasks import poll_mailbox
 
 log = structlog.get_logger(__name__)
@@ -47,6 +47,7 @@ def run_fleet(
 ) -> dict[str, Any]:
     """Serve until ``stop`` is set (or, with ``until_idle``, every request seen is finished); return the summary."""
     app = configure(settings, config_path)
+    current_fleet(settings)  # fail at start, not at the first request, on a bad playbook or registry
     app.finalize()
     app.set_current()
     started_at = utcnow()

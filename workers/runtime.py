@@ -11,16 +11,21 @@ import structlog
 
 from automations.handling import DeskPolicy, RequestHandler
 from automations.ledger import Ledger
-from automations.playbooks import load_playbooks
+from automations.playbooks import PlaybookError, load_playbooks
 from automations.playbooks.actions import ACTIONS
-from automations.registry import PartnerRegistry
+from automations.registry import PartnerRegistry, RegistryError
 from automations.replies import Templates
 from automations.request import Request
-from automations.understanding import get_understander
+from automations.understanding import UnknownUnderstanderError, get_understander
 from connectors.directory import Directory
+from connectors.errors import ConnectorError
 from connectors.mailbox import Mailbox
 from connectors.tickets import TicketSystem
-from workers.config import Settings
+from workers.config import ConfigError, Settings
+
+
+class StartupError(RuntimeError):
+    """The fleet cannot start: a playbook, the registry or the configuration is unusable; the message says which."""
 
 
 @dataclass
@@ -69,15 +74,20 @@ def build_directory(settings: Settings) -> Directory:
     from connectors.directory.ad import ActiveDirectory
 
     if not conf.base_dn:
-        from workers.config import ConfigError
-
         raise ConfigError("directory.base_dn: required for kind 'ldap' — e.g. DC=agence,DC=local")
     return ActiveDirectory(conf.url, conf.bind_dn, conf.password.get_secret_value(), conf.base_dn,
                            ca_file=ca_file, tls_server_name=conf.tls_server_name, timeout=conf.timeout_seconds)
 
 
 def build_fleet(settings: Settings) -> Fleet:
-    """Create the connectors and the request handler from validated settings."""
+    """Create the connectors and the request handler from validated settings; ``StartupError`` says what is wrong."""
+    try:
+        return _build_fleet(settings)
+    except (PlaybookError, RegistryError, ConfigError, UnknownUnderstanderError, ConnectorError, ValueError) as error:
+        raise StartupError(f"cannot start the fleet: {error}") from error
+
+
+def _build_fleet(settings: Settings) -> Fleet:
     from connectors.graph_mail import GraphMailbox
     from connectors.servicenow import ServiceNowTickets
 
