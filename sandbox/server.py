@@ -14,6 +14,7 @@ import secrets
 import shutil
 import signal
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -28,13 +29,16 @@ from sandbox.https import BackgroundServer
 from sandbox.samba import LDAPS_PORT, SambaDC, realm_from_ous, samba_unavailable_reason, seed_directory
 from sandbox.samba_dc import port_in_use
 from sandbox.scenario import Scenario, load_scenario
-from sandbox.servicenow import TableStore, build_app, seed_store
+from sandbox.servicenow import AttachmentStore, OAuthClient, TableStore, build_app, seed_store
+from sandbox.servicenow.loader import load_records, read_records_file
 from sandbox.tls import TlsFiles, ensure_ca
 
 AdMode = Literal["auto", "samba", "emulator"]
 BOT_USER = "sesame.bot"
 TENANT = "sandbox.onmicrosoft.test"
 CLIENT_ID = "00000000-5e5a-4e00-8000-000000000001"
+SN_CLIENT_ID = "sesame-sandbox"
+PID_FILE = "sandbox.pid"
 
 
 class SandboxError(RuntimeError):
@@ -49,14 +53,13 @@ def _private_json(path: Path, data: dict[str, Any]) -> None:
 def _credentials(state: Path) -> dict[str, str]:
     """Sandbox credentials, made once per state directory so a restart keeps working configs."""
     path = state / "credentials.json"
-    if path.is_file():
-        return dict(json.loads(path.read_text(encoding="utf-8")))
-    creds = {
-        "servicenow_password": secrets.token_urlsafe(18),
-        "graph_client_secret": secrets.token_urlsafe(24),
-        "directory_password": secrets.token_urlsafe(18),
-    }
-    _private_json(path, creds)
+    creds: dict[str, str] = dict(json.loads(path.read_text(encoding="utf-8"))) if path.is_file() else {}
+    wanted = ("servicenow_password", "servicenow_client_secret", "graph_client_secret", "directory_password")
+    missing = [name for name in wanted if name not in creds]
+    for name in missing:
+        creds[name] = secrets.token_urlsafe(24)
+    if missing:
+        _private_json(path, creds)
     return creds
 
 
@@ -70,6 +73,7 @@ class Sandbox:
     ports: dict[str, int] = field(default_factory=dict)
     broker_url: str = "memory://"
     _servers: list[BackgroundServer] = field(default_factory=list)
+    _closers: list[Callable[[], None]] = field(default_factory=list)
     _samba: SambaDC | None = None
     samba_skipped: str | None = None
 
@@ -87,9 +91,14 @@ class Sandbox:
             raise
 
     def _start(self, scenario: Scenario, state: Path, tls: TlsFiles, creds: dict[str, str]) -> dict[str, Any]:
-        tickets = (TableStore.load(state / "servicenow.json") if (state / "servicenow.json").is_file()
+        tickets = (TableStore.load(state / "servicenow.sqlite") if (state / "servicenow.sqlite").is_file()
                    else self._seeded_tables(scenario, state))
-        sn = self._serve(build_app(tickets, users={BOT_USER: creds["servicenow_password"]}), tls, "servicenow")
+        files = AttachmentStore(persist_to=state / "attachments.sqlite")
+        self._closers += [tickets.close, files.close]
+        oauth = OAuthClient(SN_CLIENT_ID, creds["servicenow_client_secret"], application_user=BOT_USER)
+        sn_app = build_app(tickets, users={BOT_USER: creds["servicenow_password"]}, oauth_clients={SN_CLIENT_ID: oauth},
+                           attachments=files)
+        sn = self._serve(sn_app, tls, "servicenow")
         mail = (MailboxStore.load(state / "mailbox.json", persist_to=state / "mailbox.json")
                 if (state / "mailbox.json").is_file()
                 else MailboxStore.from_scenario(scenario, persist_to=state / "mailbox.json"))
@@ -114,7 +123,8 @@ class Sandbox:
             directory_note = self.samba_skipped or "emulator requested (--ad emulator)"
         shutil.copyfile(self.scenario_dir / "partners.json", state / "partners.json")
         info = {
-            "servicenow": {"url": sn.url, "user": BOT_USER, "password": creds["servicenow_password"]},
+            "servicenow": {"url": sn.url, "user": BOT_USER, "password": creds["servicenow_password"],
+                           "client_id": SN_CLIENT_ID, "client_secret": creds["servicenow_client_secret"]},
             "graph": {"url": f"{graph.url}/v1.0", "authority": graph.url, "tenant": TENANT,
                       "client_id": CLIENT_ID, "client_secret": creds["graph_client_secret"]},
             "mailbox": scenario.mailbox,
@@ -127,12 +137,12 @@ class Sandbox:
         }
         self._write_config(info, directory, state, tls)
         _private_json(state / "sandbox.json", info)
+        (state / PID_FILE).write_text(str(os.getpid()), encoding="utf-8")
         return info
 
     def _seeded_tables(self, scenario: Scenario, state: Path) -> TableStore:
-        store = TableStore(persist_to=state / "servicenow.json")
+        store = TableStore(persist_to=state / "servicenow.sqlite")
         seed_store(store, scenario, bot_user=BOT_USER)
-        store.save(state / "servicenow.json")
         return store
 
     def _serve(self, app: Starlette, tls: TlsFiles, name: str) -> BackgroundServer:
@@ -168,7 +178,8 @@ class Sandbox:
 
     def _write_config(self, info: dict[str, Any], directory: dict[str, Any], state: Path, tls: TlsFiles) -> None:
         config = {
-            "servicenow": {**info["servicenow"], "ca_file": str(tls.ca_file)},
+            "servicenow": {**{k: info["servicenow"][k] for k in ("url", "user", "password")},
+                           "ca_file": str(tls.ca_file)},
             "graph": {**info["graph"], "ca_file": str(tls.ca_file)},
             "mailbox": {"address": info["mailbox"], "poll_interval_seconds": 2},
             "directory": {k: v for k, v in directory.items() if v is not None},
@@ -186,6 +197,10 @@ class Sandbox:
         for server in reversed(self._servers):
             server.stop()
         self._servers.clear()
+        for close in self._closers:
+            close()
+        self._closers.clear()
+        (self.state_dir / PID_FILE).unlink(missing_ok=True)
         if self._samba is not None:
             self._samba.stop()
             self._samba = None
@@ -204,3 +219,30 @@ def serve(scenario_dir: Path, state_dir: Path, *, ad_mode: AdMode = "auto", brok
         stopping.wait()
     finally:
         sandbox.stop()
+
+
+def running_pid(state_dir: Path) -> int | None:
+    """The pid of the sandbox serving ``state_dir``, or None when none is running."""
+    try:
+        pid = int((state_dir / PID_FILE).read_text(encoding="utf-8"))
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid
+
+
+def load_table_records(state_dir: Path, table: str, file: Path) -> int:
+    """Load fixture records into the ServiceNow tables of a stopped sandbox; returns how many were loaded."""
+    pid = running_pid(state_dir)
+    if pid is not None:
+        raise SandboxError(f"the sandbox of {state_dir} is running (pid {pid}) and holds its data in memory; "
+                           "stop it, load, then start it again")
+    database = state_dir / "servicenow.sqlite"
+    if not database.is_file():
+        raise SandboxError(f"{database} does not exist: run `sesame sandbox up --state {state_dir}` once first")
+    records = read_records_file(file)
+    store = TableStore.load(database)
+    try:
+        return load_records(store, table, records)
+    finally:
+        store.close()

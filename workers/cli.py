@@ -85,6 +85,24 @@ def sandbox_up(scenario: Path, state: Path, ad_mode: str, broker: str) -> None:
         raise click.ClickException(str(error)) from None
 
 
+@sandbox.command("load")
+@click.option("--state", type=click.Path(file_okay=False, exists=True, path_type=Path), required=True,
+              help="State directory of a sandbox (stopped) to load into.")
+@click.option("--table", required=True, help="ServiceNow table, e.g. incident, sys_user, kb_knowledge.")
+@click.option("--file", "records_file", type=click.Path(dir_okay=False, exists=True, path_type=Path), required=True,
+              help="Records as a JSON list, {\"records\": [...]}, a Table API {\"result\": [...]} or JSON lines.")
+def sandbox_load(state: Path, table: str, records_file: Path) -> None:
+    """Load fixture records into any ServiceNow table of a stopped sandbox."""
+    from sandbox.server import SandboxError, load_table_records
+    from sandbox.servicenow.errors import TableApiError
+
+    try:
+        count = load_table_records(state, table, records_file)
+    except (SandboxError, TableApiError, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"loaded {count} record(s) into {table}")
+
+
 @main.command("run")
 @CONFIG_OPTION
 @click.option("--until-idle", is_flag=True, help="Stop once every request seen is finished; print a JSON summary.")

@@ -4,7 +4,9 @@
 """
 
 from sandbox.servicenow.app import build_app
+from sandbox.servicenow.attachments import AttachmentStore
+from sandbox.servicenow.oauth import OAuthClient
 from sandbox.servicenow.seed import seed_store
 from sandbox.servicenow.store import Selection, TableStore
 
-__all__ = ["Selection", "TableStore", "build_app", "seed_store"]
+__all__ = ["AttachmentStore", "OAuthClient", "Selection", "TableStore", "build_app", "seed_store"]

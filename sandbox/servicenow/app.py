@@ -1,11 +1,13 @@
-"""The Starlette application serving the emulated Table API (``/api/now[/v1]/table/...``)."""
+"""The Starlette application of the emulated instance: Table API, OAuth token endpoint, auth and ACLs.
+
+Other routes (batch, attachment, aggregate) rely on ``app.state``: ``store``, ``authenticate(request) -> user_name``
+and ``authorize(user, table, operation)``; a ``TableApiError`` they raise becomes ServiceNow's error JSON.
+"""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
 import json
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import urlencode
@@ -16,18 +18,31 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sandbox.servicenow import aggregate, batch
+from sandbox.servicenow import attachments as attachment_api
+from sandbox.servicenow.acl import Authorizer, TableAcl
+from sandbox.servicenow.attachments import AttachmentStore
+from sandbox.servicenow.auth import Authenticator, decode_basic
+from sandbox.servicenow.display import values_from_display, without_masked_passwords, zone_of
 from sandbox.servicenow.errors import (
     MalformedRequestError,
-    NotAuthenticatedError,
+    NoMatchingRecordsError,
     RecordNotFoundError,
     TableApiError,
 )
+from sandbox.servicenow.oauth import OAuthClient, TokenEndpoint, TokenRegistry
 from sandbox.servicenow.render import DisplayMode, RenderOptions, parse_fields, render
+from sandbox.servicenow.schema import TableSchema
 from sandbox.servicenow.store import TableStore
 
 JSON_TYPE = "application/json;charset=UTF-8"
 DEFAULT_LIMIT = 10000
+TABLE_API_VERSIONS = ("", "/v1", "/v2")  # unversioned is the latest (v2) behaviour
 Endpoint = Callable[[Request], Awaitable[Response]]
+Authenticate = Callable[[Request], str]
+Authorize = Callable[[str, str, str], None]
+
+_VERSION = re.compile(r"^/api/now/(v\d+)/")
 
 
 def json_response(payload: object, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
@@ -42,54 +57,46 @@ def error_response(status: int, message: str, detail: str | None) -> Response:
     return json_response({"error": {"message": message, "detail": detail}, "status": "failure"}, status, headers)
 
 
-class BasicAuthenticator:
-    """Checks HTTP Basic credentials against the configured users, in constant time."""
-
-    def __init__(self, users: Mapping[str, str]) -> None:
-        self._users = dict(users)
-
-    def user_of(self, request: Request) -> str:
-        """The authenticated user_name; ``NotAuthenticatedError`` otherwise."""
-        scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "basic":
-            raise NotAuthenticatedError()
-        try:
-            user, _, password = base64.b64decode(encoded, validate=True).decode("utf-8").partition(":")
-        except (binascii.Error, UnicodeDecodeError) as exc:
-            raise NotAuthenticatedError() from exc
-        expected = self._users.get(user)
-        if expected is None or not hmac.compare_digest(expected.encode(), password.encode()):
-            raise NotAuthenticatedError()
-        return user
+def is_true(raw: str | None) -> bool:
+    """A ``sysparm_*`` flag as the instance reads it: only ``true`` (any case) is true."""
+    return (raw or "").strip().lower() == "true"
 
 
 class TableApi:
     """Request handlers of the Table API over one ``TableStore``."""
 
-    def __init__(self, store: TableStore, authenticator: BasicAuthenticator) -> None:
+    def __init__(self, store: TableStore, authenticate: Authenticate, authorize: Authorize) -> None:
         self.store = store
-        self.auth = authenticator
+        self.authenticate = authenticate
+        self.authorize = authorize
 
     async def collection(self, request: Request) -> Response:
         """GET lists records, POST creates one."""
-        user = self.auth.user_of(request)
+        user = self.authenticate(request)
         table = request.path_params["table"]
         schema = self.store.schema(table)
-        options = _render_options(request)
+        options = _render_options(request, self.store, user)
         if request.method == "POST":
-            record = self.store.insert(table, await _json_object(request), user=user)
+            self.authorize(user, table, "create")
+            values = await self._values(request, schema, options)
+            record = self.store.insert(table, values, user=user)
             self.store.save_if_persistent()
             location = f"{options.api_root}/table/{table}/{record['sys_id']}"
-            if request.headers.get("x-no-response-body", "").lower() == "true":
+            if is_true(request.headers.get("x-no-response-body")):
                 return Response(status_code=201, headers={"Location": location})
             return json_response({"result": render(self.store, schema, record, options)}, 201, {"Location": location})
+        self.authorize(user, table, "read")
         params = request.query_params
         limit = _integer(params.get("sysparm_limit"), "sysparm_limit", DEFAULT_LIMIT)
         offset = _integer(params.get("sysparm_offset"), "sysparm_offset", 0)
-        selection = self.store.select(table, _query_of(params, schema.fields), limit=limit, offset=offset)
-        headers = {"X-Total-Count": str(selection.total)}
-        if params.get("sysparm_suppress_pagination_header", "").lower() != "true":
-            link = _pagination_link(request, limit, offset, selection.total)
+        selection = self.store.select(table, _query_of(params, schema.fields), limit=limit, offset=offset, user=user)
+        if not selection.rows and _version(request) == "v1":
+            raise NoMatchingRecordsError()
+        counted = not is_true(params.get("sysparm_no_count"))
+        headers = {"X-Total-Count": str(selection.total)} if counted else {}
+        if not is_true(params.get("sysparm_suppress_pagination_header")):
+            known_total = selection.total if counted else None
+            link = pagination_link(request, limit, offset, len(selection.rows), known_total)
             if link:
                 headers["Link"] = link
         rows = [render(self.store, schema, record, options) for record in selection.rows]
@@ -97,36 +104,69 @@ class TableApi:
 
     async def member(self, request: Request) -> Response:
         """GET, PATCH/PUT or DELETE one record by sys_id."""
-        user = self.auth.user_of(request)
+        user = self.authenticate(request)
         table, sys_id = request.path_params["table"], request.path_params["sys_id"]
         schema = self.store.schema(table)
         if request.method == "DELETE":
+            self.authorize(user, table, "delete")
             self.store.delete(table, sys_id)
             self.store.save_if_persistent()
             return Response(status_code=204)
+        options = _render_options(request, self.store, user)
         if request.method in ("PATCH", "PUT"):
-            record = self.store.update(table, sys_id, await _json_object(request), user=user)
+            self.authorize(user, table, "write")
+            values = await self._values(request, schema, options)
+            record = self.store.update(table, sys_id, values, user=user)
             self.store.save_if_persistent()
         else:
+            self.authorize(user, table, "read")
             found = self.store.get(table, sys_id)
             if found is None:
                 raise RecordNotFoundError(table, sys_id)
             record = found
-        return json_response({"result": render(self.store, schema, record, _render_options(request))})
+        return json_response({"result": render(self.store, schema, record, options)})
+
+    async def _values(self, request: Request, schema: TableSchema, options: RenderOptions) -> dict[str, Any]:
+        values = without_masked_passwords(schema, await _json_object(request))
+        if is_true(request.query_params.get("sysparm_input_display_value")):
+            return values_from_display(self.store, schema, values, options.zone)
+        return values
 
 
-def build_app(store: TableStore, *, users: dict[str, str]) -> Starlette:
-    """The emulated instance: Table API routes under ``/api/now/table`` and ``/api/now/v1/table``."""
-    api = TableApi(store, BasicAuthenticator(users))
-    routes = []
-    for prefix in ("/api/now/table", "/api/now/v1/table"):
+def build_app(
+    store: TableStore,
+    *,
+    users: dict[str, str],
+    oauth_clients: dict[str, OAuthClient] | None = None,
+    acls: Mapping[str, TableAcl] | None = None,
+    attachments: AttachmentStore | None = None,
+) -> Starlette:
+    """The emulated instance: Table API under ``/api/now[/v1|/v2]/table`` and ``POST /oauth_token.do``.
+
+    ``users`` maps user_name to password (Basic and the password grant); ``oauth_clients`` maps client_id to
+    its registry entry; ``acls`` replaces the table ACLs (default ``acl.TABLE_ACLS``); ``attachments`` holds
+    the Attachment API's files (in memory when not given). Batch and Aggregate APIs are served too.
+    """
+    tokens = TokenRegistry(lambda: store.clock().timestamp())  # token expiry follows the instance's clock
+    authenticate = Authenticator(store, users, tokens)
+    authorize = Authorizer(store, acls)
+    api = TableApi(store, authenticate, authorize)
+    token_endpoint = TokenEndpoint(oauth_clients or {}, authenticate.check_password, tokens, decode_basic)
+    routes = [Route("/oauth_token.do", token_endpoint.respond, methods=["POST"])]
+    for version in TABLE_API_VERSIONS:
+        prefix = f"/api/now{version}/table"
         routes.append(Route(prefix + "/{table}", api.collection, methods=["GET", "POST"]))
         routes.append(Route(prefix + "/{table}/{sys_id}", api.member, methods=["GET", "PATCH", "PUT", "DELETE"]))
+    routes += [*batch.routes(), *attachment_api.routes(), *aggregate.routes()]
     app = Starlette(
         routes=routes,
         exception_handlers={TableApiError: _table_api_error, HTTPException: _http_error},
     )
     app.state.store = store
+    app.state.authenticate = authenticate
+    app.state.authorize = authorize
+    app.state.tokens = tokens
+    app.state.attachments = attachments if attachments is not None else AttachmentStore()
     return app
 
 
@@ -144,19 +184,26 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, str(exc.detail), None)
 
 
-def _api_root(request: Request) -> str:
-    # Links follow the request's host and API version, as the instance's do.
-    versioned = "/api/now/v1/" in request.url.path
-    return f"{request.url.scheme}://{request.url.netloc}/api/now" + ("/v1" if versioned else "")
+def _version(request: Request) -> str:
+    """The API version in the path (``v1``, ``v2``), or "" for the unversioned path."""
+    found = _VERSION.match(request.url.path)
+    return found.group(1) if found else ""
 
 
-def _render_options(request: Request) -> RenderOptions:
+def api_root(request: Request) -> str:
+    """Where links point: the request's scheme, host and API version, as the instance's links do."""
+    version = _version(request)
+    return f"{request.url.scheme}://{request.url.netloc}/api/now" + (f"/{version}" if version else "")
+
+
+def _render_options(request: Request, store: TableStore, user: str) -> RenderOptions:
     params = request.query_params
     return RenderOptions(
         display=DisplayMode.from_param(params.get("sysparm_display_value")),
-        exclude_reference_link=params.get("sysparm_exclude_reference_link", "").lower() == "true",
+        exclude_reference_link=is_true(params.get("sysparm_exclude_reference_link")),
         fields=parse_fields(params.get("sysparm_fields")),
-        api_root=_api_root(request),
+        api_root=api_root(request),
+        zone=zone_of(store, user),
     )
 
 
@@ -191,16 +238,18 @@ def _query_of(params: Mapping[str, str], fields: Mapping[str, object]) -> str:
     return "^".join([*conditions, params.get("sysparm_query", "")])
 
 
-def _pagination_link(request: Request, limit: int, offset: int, total: int) -> str:
-    if limit <= 0 or (offset == 0 and total <= limit):
+def pagination_link(request: Request, limit: int, offset: int, returned: int, total: int | None) -> str:
+    """The ``Link`` header: first, prev, next, last pages (no last without a count; nothing for a single page)."""
+    has_next = offset + limit < total if total is not None else returned >= limit > 0
+    if limit <= 0 or (offset == 0 and not has_next):
         return ""
-    last = max(total - 1, 0) // limit * limit
     pages = [("first", 0)]
     if offset > 0:
         pages.append(("prev", max(offset - limit, 0)))
-    if offset + limit < total:
+    if has_next:
         pages.append(("next", offset + limit))
-    pages.append(("last", last))
+    if total is not None:
+        pages.append(("last", max(total - 1, 0) // limit * limit))
     base = f"{request.url.scheme}://{request.url.netloc}{request.url.path}"
     kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("sysparm_limit", "sysparm_offset")]
     links = []

@@ -72,3 +72,36 @@ class EncodedQueryError(MalformedRequestError):
 
     def __init__(self, detail: str) -> None:
         super().__init__("Invalid encoded query", detail)
+
+
+class NotAuthorizedError(TableApiError):
+    """The user may not read the table: none of the roles its read ACL asks for (403, like an instance)."""
+
+    status = 403
+
+    def __init__(self, table: str, needed: tuple[str, ...]) -> None:
+        detail = f"Reading table {table} requires one of the roles: {', '.join(needed)}" if needed else None
+        super().__init__("User Not Authorized", detail)
+        self.table = table
+        self.needed = needed
+
+
+class AclDeniedError(OperationFailedError):
+    """A write ACL refused the operation; ``verb`` is Insert, Update or Delete, as in the instance's wording."""
+
+    def __init__(self, table: str, verb: str, needed: tuple[str, ...]) -> None:
+        super().__init__(f"ACL Exception {verb} Failed due to security constraints")
+        self.table = table
+        self.verb = verb
+        self.needed = needed
+
+
+class NoMatchingRecordsError(TableApiError):
+    """Table API v1 answers an empty list with 404 (v2 and the unversioned path answer 200 ``[]``)."""
+
+    status = 404
+
+    def __init__(self) -> None:
+        super().__init__(
+            "No Record found", "Records matching query not found. Check query parameter or offset parameter"
+        )

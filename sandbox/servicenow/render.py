@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, tzinfo
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from sandbox.servicenow.display import display_value
+from sandbox.servicenow.display import PASSWORD_MASK, display_value, is_password
 from sandbox.servicenow.schema import FieldKind, TableSchema
 
 if TYPE_CHECKING:
@@ -31,12 +32,13 @@ class DisplayMode(Enum):
 
 @dataclass(frozen=True)
 class RenderOptions:
-    """How to render: display mode, whether reference links are left out, which fields, the API root for links."""
+    """How to render: display mode, reference links left out or not, which fields, links' API root, the time zone."""
 
     display: DisplayMode = DisplayMode.VALUE
     exclude_reference_link: bool = False
     fields: tuple[str, ...] | None = None
-    api_root: str = ""  # e.g. "https://127.0.0.1:8443/api/now"
+    api_root: str = ""  # e.g. "https://127.0.0.1:8443/api/now" or ".../api/now/v1"
+    zone: tzinfo = UTC  # the app passes the caller's zone; UTC shows stored times unchanged
 
 
 def parse_fields(raw: str | None) -> tuple[str, ...] | None:
@@ -80,7 +82,10 @@ def _cell(store: TableStore, schema: TableSchema, record: Record | None, name: s
     if record is None:
         return {"display_value": "", "value": ""} if options.display is DisplayMode.ALL else ""
     value = "" if spec.kind is FieldKind.JOURNAL else record.get(name, "")
-    shown = display_value(store, schema, record, name) if options.display is not DisplayMode.VALUE else value
+    if is_password(spec) and value:
+        value = PASSWORD_MASK  # the clear text never leaves the instance, in either form
+    wants_display = options.display is not DisplayMode.VALUE
+    shown = display_value(store, schema, record, name, zone=options.zone) if wants_display else value
     is_reference = spec.kind is FieldKind.REFERENCE
     link = f"{options.api_root}/table/{spec.reference}/{value}"
     with_link = is_reference and bool(value) and not options.exclude_reference_link

@@ -16,6 +16,7 @@ class FieldKind(Enum):
     REFERENCE = "reference"
     CHOICE = "choice"
     JOURNAL = "journal_input"
+    PASSWORD = "password2"  # stored hashed, never returned in clear
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,9 @@ _BOOL_FALSE = FieldSpec(FieldKind.BOOLEAN, default="false")
 _WHEN = FieldSpec(FieldKind.DATE_TIME)
 _USER = FieldSpec(FieldKind.REFERENCE, reference="sys_user")
 _GROUP = FieldSpec(FieldKind.REFERENCE, reference="sys_user_group")
+_COUNT = FieldSpec(FieldKind.INTEGER, default="0")
+_JOURNAL = FieldSpec(FieldKind.JOURNAL)
+_TASK_JOURNALS = {"work_notes": "Work notes", "comments": "Additional comments"}
 
 
 def _table(
@@ -98,10 +102,11 @@ INCIDENT = _table(
         "opened_at": _WHEN,
         "state": _choice("state", default="1"),
         "incident_state": _choice("state", default="1"),  # mirrors state, same labels
-        "impact": FieldSpec(FieldKind.INTEGER, default="3"),
-        "urgency": FieldSpec(FieldKind.INTEGER, default="3"),
-        "priority": FieldSpec(FieldKind.INTEGER, default="5"),
-        "category": FieldSpec(default="inquiry"),
+        "hold_reason": _choice("hold_reason", label="On hold reason"),
+        "impact": _choice("impact", default="3"),
+        "urgency": _choice("urgency", default="3"),
+        "priority": _choice("priority", default="5"),  # computed from impact x urgency
+        "category": _choice("category", default="inquiry"),
         "contact_type": _choice("contact_type"),
         "assignment_group": _GROUP,
         "assigned_to": _USER,
@@ -114,14 +119,42 @@ INCIDENT = _table(
         "closed_at": _WHEN,
         "closed_by": _USER,
         "active": _BOOL_TRUE,
-        "reassignment_count": FieldSpec(FieldKind.INTEGER, default="0"),
-        "work_notes": FieldSpec(FieldKind.JOURNAL),
-        "comments": FieldSpec(FieldKind.JOURNAL),
+        "reassignment_count": _COUNT,
+        "reopen_count": _COUNT,
+        "work_notes": _JOURNAL,
+        "comments": _JOURNAL,
         "sys_class_name": FieldSpec(default="incident"),
     },
     display_field="number",
     number_prefix="INC",
-    journal_labels={"work_notes": "Work notes", "comments": "Additional comments"},
+    journal_labels=_TASK_JOURNALS,
+)
+
+# A requested catalog item (RITM); ``state`` uses the catalog task states (1 Open ... 3 Closed Complete).
+REQUESTED_ITEM = _table(
+    "sc_req_item",
+    {
+        "number": _STRING,
+        "request": FieldSpec(FieldKind.REFERENCE, reference="sc_request"),
+        "cat_item": FieldSpec(FieldKind.REFERENCE, reference="sc_cat_item"),
+        "stage": _choice("stage", default="waiting_for_approval"),
+        "approval": _choice("approval", default="not requested"),
+        "state": _choice("state", default="1"),
+        "short_description": _STRING,
+        "description": _STRING,
+        "requested_for": _USER,
+        "opened_by": _USER,
+        "opened_at": _WHEN,
+        "assignment_group": _GROUP,
+        "assigned_to": _USER,
+        "active": _BOOL_TRUE,
+        "work_notes": _JOURNAL,
+        "comments": _JOURNAL,
+        "sys_class_name": FieldSpec(default="sc_req_item"),
+    },
+    display_field="number",
+    number_prefix="RITM",
+    journal_labels=_TASK_JOURNALS,
 )
 
 TABLES: dict[str, TableSchema] = {
@@ -138,10 +171,22 @@ TABLES: dict[str, TableSchema] = {
                 "title": _STRING,
                 "mobile_phone": _STRING,
                 "roles": _STRING,
+                "time_zone": _STRING,  # "" means the instance's default time zone
+                "user_password": FieldSpec(FieldKind.PASSWORD),
                 "active": _BOOL_TRUE,
                 "locked_out": _BOOL_FALSE,
             },
             display_field="name",
+        ),
+        _table("sys_user_role", {"name": _STRING, "description": _STRING}, display_field="name"),
+        _table(
+            "sys_user_has_role",
+            {
+                "user": _USER,
+                "role": FieldSpec(FieldKind.REFERENCE, reference="sys_user_role"),
+                "state": FieldSpec(default="active"),
+                "inherited": _BOOL_FALSE,
+            },
         ),
         _table(
             "sys_user_group",
@@ -150,6 +195,26 @@ TABLES: dict[str, TableSchema] = {
         ),
         _table("sys_user_grmember", {"user": _USER, "group": _GROUP}),
         INCIDENT,
+        _table(
+            "sc_request",
+            {
+                "number": _STRING,
+                "short_description": _STRING,
+                "requested_for": _USER,
+                "opened_by": _USER,
+                "opened_at": _WHEN,
+                "request_state": FieldSpec(default="requested"),
+                "active": _BOOL_TRUE,
+            },
+            display_field="number",
+            number_prefix="REQ",
+        ),
+        _table(
+            "sc_cat_item",
+            {"name": _STRING, "short_description": _STRING, "category": _STRING, "active": _BOOL_TRUE},
+            display_field="name",
+        ),
+        REQUESTED_ITEM,
         _table(
             "kb_knowledge",
             {

@@ -1,4 +1,4 @@
-"""Fill a store from a scenario: users, groups, KB articles, choice lists and pre-existing incidents."""
+"""Fill a store from a scenario: users, roles, groups, KB articles, choice lists and pre-existing incidents."""
 
 from __future__ import annotations
 
@@ -10,12 +10,63 @@ from sandbox.servicenow.store import Record, TableStore
 
 SEEDER = "system"
 BOT_NAME = ("Sésame", "Automate")
-GROUPS = ("Sésame Automatisation", "Service Desk N1")
-KB_ARTICLES = (
-    ("KB0010001", "Débloquer un compte Active Directory"),
-    ("KB0010002", "Réinitialiser son mot de passe"),
+# A PDI's administrator, with the sys_id every instance gives it (pysnc's own tests look it up).
+ADMIN = {
+    "sys_id": "6816f79cc0a8016401c5a33be04be441",
+    "user_name": "admin",
+    "first_name": "System",
+    "last_name": "Administrator",
+    "name": "System Administrator",
+    "email": "admin@example.com",
+    "title": "System Administrator",
+    "roles": "admin",
+}
+ROLES = (
+    ("itil", "Service desk agent: works incidents, problems and changes"),
+    ("admin", "System administrator"),
+    ("knowledge", "Writes knowledge articles"),
+    ("sn_incident_write", "Creates and updates incidents"),
 )
-INCIDENT_STATES = (
+AUTOMATION_GROUP = "Sésame Automatisation"
+# Groups: name, description, manager's user_name; each manager is also its member.
+GROUPS = (
+    (AUTOMATION_GROUP, "Demandes traitées par l'automate Sésame", ""),
+    ("Service Desk N1", "Support de niveau 1", "lea.martin"),
+    ("Service Desk N2", "Support de niveau 2", "hugo.bernard"),
+)
+# Human agents of the service desk: user_name, first name, last name, title, group.
+AGENTS = (
+    ("lea.martin", "Léa", "Martin", "Technicienne support N1", "Service Desk N1"),
+    ("hugo.bernard", "Hugo", "Bernard", "Technicien support N2", "Service Desk N2"),
+)
+# One published article per automation playbook kind.
+KB_ARTICLES = (
+    (
+        "KB0010001",
+        "Débloquer un compte Active Directory",
+        "Après plusieurs mots de passe erronés, le compte est verrouillé. Le service desk le déverrouille "
+        "après avoir vérifié l'identité du demandeur.",
+    ),
+    (
+        "KB0010002",
+        "Réinitialiser son mot de passe",
+        "Un mot de passe oublié ou expiré est réinitialisé par le service desk ; le nouveau mot de passe "
+        "est transmis par un canal vérifié et doit être changé à la première connexion.",
+    ),
+    (
+        "KB0010003",
+        "Authentification multifacteur (MFA)",
+        "En cas de changement de téléphone, la méthode d'authentification multifacteur est réinitialisée "
+        "pour permettre un nouvel enrôlement.",
+    ),
+    (
+        "KB0010004",
+        "Gérer un appareil mobile (Intune)",
+        "Un appareil perdu ou remplacé est retiré d'Intune ; le nouvel appareil est enrôlé par l'utilisateur.",
+    ),
+)
+Choices = tuple[tuple[str, str], ...]
+INCIDENT_STATES: Choices = (
     ("1", "New"),
     ("2", "In Progress"),
     ("3", "On Hold"),
@@ -23,12 +74,34 @@ INCIDENT_STATES = (
     ("7", "Closed"),
     ("8", "Canceled"),
 )
-CONTACT_TYPES = (
+HOLD_REASONS: Choices = (
+    ("1", "Awaiting Caller"),
+    ("3", "Awaiting Problem"),
+    ("4", "Awaiting Vendor"),
+    ("5", "Awaiting Change"),
+)
+IMPACTS: Choices = (("1", "1 - High"), ("2", "2 - Medium"), ("3", "3 - Low"))
+PRIORITIES: Choices = (
+    ("1", "1 - Critical"),
+    ("2", "2 - High"),
+    ("3", "3 - Moderate"),
+    ("4", "4 - Low"),
+    ("5", "5 - Planning"),
+)
+CONTACT_TYPES: Choices = (
     ("email", "Email"),
     ("phone", "Phone"),
     ("self-service", "Self-service"),
     ("chat", "Chat"),
     ("walk-in", "Walk-in"),
+    ("virtual_agent", "Virtual Agent"),
+)
+CATEGORIES: Choices = (
+    ("inquiry", "Inquiry / Help"),
+    ("software", "Software"),
+    ("hardware", "Hardware"),
+    ("network", "Network"),
+    ("database", "Database"),
 )
 # The tender's closure codes: value and label are the same French wording.
 CLOSE_CODES = (
@@ -40,13 +113,95 @@ CLOSE_CODES = (
     "Utilisateur injoignable",
     "Sans suite",
 )
+ITEM_STATES: Choices = (
+    ("-5", "Pending"),
+    ("1", "Open"),
+    ("2", "Work in Progress"),
+    ("3", "Closed Complete"),
+    ("4", "Closed Incomplete"),
+    ("7", "Closed Skipped"),
+)
+ITEM_STAGES: Choices = (
+    ("waiting_for_approval", "Waiting for Approval"),
+    ("request_approved", "Request Approved"),
+    ("fulfillment", "Fulfillment"),
+    ("delivery", "Delivery"),
+    ("complete", "Completed"),
+    ("Request Cancelled", "Request Cancelled"),
+)
+APPROVALS: Choices = (
+    ("not requested", "Not Yet Requested"),
+    ("requested", "Requested"),
+    ("approved", "Approved"),
+    ("rejected", "Rejected"),
+)
+# (table, element) -> choices, as sys_choice rows.
+CHOICE_LISTS: dict[tuple[str, str], Choices] = {
+    ("incident", "state"): INCIDENT_STATES,
+    ("incident", "hold_reason"): HOLD_REASONS,
+    ("incident", "impact"): IMPACTS,
+    ("incident", "urgency"): IMPACTS,
+    ("incident", "priority"): PRIORITIES,
+    ("incident", "contact_type"): CONTACT_TYPES,
+    ("incident", "category"): CATEGORIES,
+    ("incident", "close_code"): tuple((code, code) for code in CLOSE_CODES),
+    ("sc_req_item", "state"): ITEM_STATES,
+    ("sc_req_item", "stage"): ITEM_STAGES,
+    ("sc_req_item", "approval"): APPROVALS,
+}
 
 
 def seed_store(store: TableStore, scenario: Scenario, *, bot_user: str, bot_password_hint: None = None) -> None:
     """Create the scenario's reference data; rows already present (same natural key) are kept as they are.
 
-    ``bot_password_hint`` is always None: passwords live in the app's ``users`` map, never in the tables.
+    ``bot_password_hint`` is always None: the bot's password lives in the app's ``users`` map.
     """
+    roles = {name: _ensure(store, "sys_user_role", {"name": name}, description=text) for name, text in ROLES}
+    admin = _ensure(store, "sys_user", {"user_name": ADMIN["user_name"]}, **ADMIN)
+    _grant(store, admin, roles["admin"])
+    _seed_people(store, scenario)
+    bot = _ensure(
+        store,
+        "sys_user",
+        {"user_name": bot_user},
+        first_name=BOT_NAME[0],
+        last_name=BOT_NAME[1],
+        name=" ".join(BOT_NAME),
+        roles="itil",
+    )
+    _grant(store, bot, roles["itil"])
+    members = {AUTOMATION_GROUP: [bot]}
+    for user_name, first, last, title, group in AGENTS:
+        agent = _ensure(
+            store,
+            "sys_user",
+            {"user_name": user_name},
+            first_name=first,
+            last_name=last,
+            name=f"{first} {last}",
+            email=f"{user_name}@sandbox.test",
+            title=title,
+            roles="itil",
+        )
+        _grant(store, agent, roles["itil"])
+        members.setdefault(group, []).append(agent)
+    for name, description, manager in GROUPS:
+        boss = store.user_by_name(manager) if manager else None
+        team = _ensure(
+            store, "sys_user_group", {"name": name}, description=description, manager=boss["sys_id"] if boss else ""
+        )
+        for member in members.get(name, []):
+            _ensure(store, "sys_user_grmember", {"user": member["sys_id"], "group": team["sys_id"]})
+    for number, title, text in KB_ARTICLES:
+        key = {"number": number}
+        _ensure(store, "kb_knowledge", key, short_description=title, text=text, workflow_state="published")
+    for (table, element), choices in CHOICE_LISTS.items():
+        _seed_choices(store, table, element, choices)
+    _seed_tickets(store, scenario)
+
+
+def _seed_people(store: TableStore, scenario: Scenario) -> None:
+    """The directory's users and the partners' correspondents, as callers."""
     for user in scenario.users:
         _ensure(
             store,
@@ -71,22 +226,10 @@ def seed_store(store: TableStore, scenario: Scenario, *, bot_user: str, bot_pass
                 last_name=last,
                 name=f"{first} {last}".strip(),
             )
-    bot = _ensure(
-        store,
-        "sys_user",
-        {"user_name": bot_user},
-        first_name=BOT_NAME[0],
-        last_name=BOT_NAME[1],
-        name=" ".join(BOT_NAME),
-        roles="itil",
-    )
-    groups = {name: _ensure(store, "sys_user_group", {"name": name}) for name in GROUPS}
-    _ensure(store, "sys_user_grmember", {"user": bot["sys_id"], "group": groups[GROUPS[0]]["sys_id"]})
-    for number, title in KB_ARTICLES:
-        _ensure(store, "kb_knowledge", {"number": number}, short_description=title, workflow_state="published")
-    _seed_choices(store, "state", INCIDENT_STATES)
-    _seed_choices(store, "contact_type", CONTACT_TYPES)
-    _seed_choices(store, "close_code", tuple((code, code) for code in CLOSE_CODES))
+
+
+def _seed_tickets(store: TableStore, scenario: Scenario) -> None:
+    """The scenario's pre-existing tickets, as incidents keyed by ``correlation_id``."""
     for ticket in scenario.tickets:
         caller = store.user_by_name(ticket.caller_sam) if ticket.caller_sam else None
         _ensure(
@@ -100,9 +243,13 @@ def seed_store(store: TableStore, scenario: Scenario, *, bot_user: str, bot_pass
         )
 
 
-def _seed_choices(store: TableStore, element: str, choices: tuple[tuple[str, str], ...]) -> None:
+def _grant(store: TableStore, user: Record, role: Record) -> None:
+    _ensure(store, "sys_user_has_role", {"user": user["sys_id"], "role": role["sys_id"]})
+
+
+def _seed_choices(store: TableStore, table: str, element: str, choices: Choices) -> None:
     for sequence, (value, label) in enumerate(choices, start=1):
-        key = {"name": "incident", "element": element, "value": value}
+        key = {"name": table, "element": element, "value": value}
         _ensure(store, "sys_choice", key, label=label, sequence=str(sequence * 10), language="en")
 
 
@@ -111,7 +258,7 @@ def _ensure(store: TableStore, table: str, key: Mapping[str, str], **values: str
     found = store.find(table, **key)
     if found:
         return found[0]
-    return store.insert(table, {**key, **values}, user=SEEDER)
+    return store.insert(table, {**values, **key}, user=SEEDER)
 
 
 def _names_from_address(address: str) -> tuple[str, str]:

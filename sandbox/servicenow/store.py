@@ -1,9 +1,11 @@
-"""In-memory ServiceNow tables: records of strings, sys_* bookkeeping, queries, JSON persistence."""
+"""ServiceNow tables: records of strings in memory, sys_* bookkeeping, queries, written through to SQLite."""
 
 from __future__ import annotations
 
-import json
+import hashlib
+import hmac
 import os
+import secrets
 import tempfile
 import threading
 import uuid
@@ -14,20 +16,21 @@ from pathlib import Path
 
 from sandbox.servicenow import business_rules
 from sandbox.servicenow.display import field_value
-from sandbox.servicenow.encoded_query import FieldLookup, compare, matches, parse
+from sandbox.servicenow.encoded_query import FieldLookup, QueryContext, compare, matches, parse, tags_by_record
 from sandbox.servicenow.errors import (
     InvalidTableError,
     MalformedRequestError,
     OperationFailedError,
     RecordNotFoundError,
 )
+from sandbox.servicenow.persistence import Changes, SqliteTables, StoreFileError, write_snapshot
 from sandbox.servicenow.schema import SYSTEM_FIELDS, TABLES, FieldKind, TableSchema
 
 Record = dict[str, str]
 Clock = Callable[[], datetime]
 
 _FIRST_NUMBER = 10001  # a fresh instance numbers INC0010001, KB0010001...
-_FILE_FORMAT = 1
+_PASSWORD_SCHEME = "sha256"
 
 
 def format_time(moment: datetime) -> str:
@@ -48,7 +51,11 @@ class Selection:
 
 
 class TableStore:
-    """The emulator's tables; every public method is atomic under one lock."""
+    """The emulator's tables; every public method is atomic under one lock.
+
+    Queries read the in-memory working set; with ``persist_to`` every change is also written, in the same
+    operation, to that SQLite file, and a store built on an existing file starts from what it holds.
+    """
 
     def __init__(
         self,
@@ -63,6 +70,14 @@ class TableStore:
         self._rows: dict[str, dict[str, Record]] = {name: {} for name in self.schemas}
         self._counters: dict[str, int] = {}
         self._lock = threading.RLock()
+        self._disk: SqliteTables | None = None
+        if self.persist_to is not None:
+            self._disk = SqliteTables(self.persist_to)
+            snapshot = self._disk.read()
+            for table, rows in snapshot.tables.items():
+                if table in self._rows:  # tables this emulator no longer knows stay on disk, unread
+                    self._rows[table] = rows
+            self._counters = snapshot.counters
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -94,12 +109,16 @@ class TableStore:
         found = self.find("sys_user", user_name=user_name) if "sys_user" in self.schemas else []
         return found[0] if found else None
 
-    def select(self, table: str, query: str = "", *, limit: int | None = None, offset: int = 0) -> Selection:
-        """Rows matching an encoded query, sorted by its ORDERBY terms, then paged."""
+    def select(
+        self, table: str, query: str = "", *, limit: int | None = None, offset: int = 0, user: str = ""
+    ) -> Selection:
+        """Rows matching an encoded query (``javascript:`` helpers answer for ``user``), sorted, then paged."""
         schema = self.schema(table)
-        parsed = parse(query)
+        parsed = parse(query, self.query_context(user))
         with self._lock:
-            found = [record for record in self._rows[table].values() if matches(parsed, self._lookup(schema, record))]
+            entries = self._rows.get("label_entry", {}).values()
+            tags = tags_by_record(entries, table)  # sys_tags.<label sys_id> conditions
+            found = [r for r in self._rows[table].values() if matches(parsed, self._lookup(schema, r), tags=tags)]
             # Stable sorts applied last-key-first give a multi-key order.
             for order in reversed(parsed.order):
                 if schema.spec(order.field) is None and "." not in order.field:
@@ -108,6 +127,11 @@ class TableStore:
             total = len(found)
             page = found[offset:] if limit is None else found[offset : offset + limit]
             return Selection([dict(r) for r in page], total)
+
+    def query_context(self, user: str = "") -> QueryContext:
+        """What a query's ``javascript:`` helpers see: this store's clock and the requesting user."""
+        account = self.user_by_name(user) if user else None
+        return QueryContext(clock=self.clock, user_name=user, user_id=account["sys_id"] if account else "")
 
     def _lookup(self, schema: TableSchema, record: Record) -> FieldLookup:
         return lambda name: field_value(self, schema, record, name)
@@ -132,11 +156,14 @@ class TableStore:
                 sys_updated_by=user,
                 sys_mod_count="0",
             )
+            changes = Changes()
             if schema.number_prefix and not record.get("number"):
-                record["number"] = self._next_number(schema.number_prefix)
+                record["number"] = self._next_number(schema.number_prefix, changes)
             business_rules.before_write(self, schema, None, record, user=user, now=now)
             self._rows[table][sys_id.lower()] = record
-            self._write_journal(schema, record, journal, user=user, now=now)
+            changes.put.append((table, record))
+            self._write_journal(schema, record, journal, changes, user=user, now=now)
+            self._persist(changes)
             return dict(record)
 
     def update(self, table: str, sys_id: str, values: Mapping[str, object], *, user: str) -> Record:
@@ -158,7 +185,9 @@ class TableStore:
                 sys_mod_count=str(int(old.get("sys_mod_count") or "0") + 1),
             )
             self._rows[table][sys_id.lower()] = record
-            self._write_journal(schema, record, journal, user=user, now=now)
+            changes = Changes(put=[(table, record)])
+            self._write_journal(schema, record, journal, changes, user=user, now=now)
+            self._persist(changes)
             return dict(record)
 
     def delete(self, table: str, sys_id: str) -> None:
@@ -167,6 +196,7 @@ class TableStore:
         with self._lock:
             if self._rows[table].pop(sys_id.lower(), None) is None:
                 raise RecordNotFoundError(table, sys_id)
+            self._persist(Changes(dropped=[(table, sys_id.lower())]))
 
     def _merge(self, schema: TableSchema, record: Record, values: Mapping[str, object]) -> dict[str, str]:
         """Copy known, writable fields into ``record``; return the journal entries to append."""
@@ -182,6 +212,8 @@ class TableStore:
                 continue
             if spec.kind is FieldKind.REFERENCE and spec.reference and value:
                 value = self._resolve_reference(spec.reference, value)
+            if spec.kind is FieldKind.PASSWORD and value:
+                value = hash_password(value)
             record[name] = value
         return journal
 
@@ -200,13 +232,20 @@ class TableStore:
         return value
 
     def _write_journal(
-        self, schema: TableSchema, record: Record, journal: Mapping[str, str], *, user: str, now: str
+        self,
+        schema: TableSchema,
+        record: Record,
+        journal: Mapping[str, str],
+        changes: Changes,
+        *,
+        user: str,
+        now: str,
     ) -> None:
         if not journal or "sys_journal_field" not in self.schemas:
             return
         for element, text in journal.items():
             entry_id = uuid.uuid4().hex
-            self._rows["sys_journal_field"][entry_id] = {
+            entry = self._rows["sys_journal_field"][entry_id] = {
                 **{name: spec.default for name, spec in self.schemas["sys_journal_field"].fields.items()},
                 "sys_id": entry_id,
                 "element": element,
@@ -218,52 +257,88 @@ class TableStore:
                 "sys_updated_on": now,
                 "sys_updated_by": user,
             }
+            changes.put.append(("sys_journal_field", entry))
 
-    def _next_number(self, prefix: str) -> str:
+    def _next_number(self, prefix: str, changes: Changes) -> str:
         number = self._counters.get(prefix, _FIRST_NUMBER)
-        taken = {r.get("number") for rows in self._rows.values() for r in rows.values()}
+        # Numbers given explicitly (seeded KB articles, loaded records) are skipped, not reused.
+        numbered = [name for name, schema in self.schemas.items() if schema.number_prefix == prefix]
+        taken = {r.get("number") for name in numbered for r in self._rows[name].values()}
         while f"{prefix}{number:07d}" in taken:
             number += 1
-        self._counters[prefix] = number + 1
+        self._counters[prefix] = changes.counters[prefix] = number + 1
         return f"{prefix}{number:07d}"
+
+    def _persist(self, changes: Changes) -> None:
+        """Write one operation through to disk (called under the lock, after memory was changed)."""
+        if self._disk is not None:
+            self._disk.apply(changes)
 
     # -- persistence ---------------------------------------------------------------------------
 
     def save(self, path: str | Path | None = None) -> None:
-        """Write every table to one JSON file, atomically (temp file + rename)."""
+        """Make the data durable at ``path`` (default ``persist_to``): a SQLite copy, written atomically.
+
+        Saving to the store's own file does nothing: every change was already written through.
+        """
         target = Path(path) if path is not None else self.persist_to
         if target is None:
             raise ValueError("TableStore.save needs a path: none given and the store has no persist_to")
-        with self._lock:
-            document = {"format": _FILE_FORMAT, "counters": self._counters, "tables": self._rows}
-            text = json.dumps(document, ensure_ascii=False, indent=1)
+        if self.persist_to is not None and _same_file(target, self.persist_to):
+            return
         target.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=target.name, suffix=".tmp")
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(temporary, target)
+        os.close(handle)
+        try:
+            with self._lock:
+                if self._disk is not None:
+                    self._disk.copy_to(Path(temporary))
+                else:
+                    write_snapshot(Path(temporary), self._rows, self._counters)
+            os.replace(temporary, target)
+        finally:
+            Path(temporary).unlink(missing_ok=True)
+            for suffix in ("-wal", "-shm"):
+                Path(temporary + suffix).unlink(missing_ok=True)
 
     def save_if_persistent(self) -> None:
-        """Save to ``persist_to`` when the store was built with one."""
-        if self.persist_to is not None:
-            self.save(self.persist_to)
+        """Kept for callers that save after each write: a no-op, writes are durable when they return."""
+
+    def close(self) -> None:
+        """Close the data file (the store must not be written to afterwards)."""
+        with self._lock:
+            if self._disk is not None:
+                self._disk.close()
+                self._disk = None
 
     @classmethod
-    def load(cls, path: str | Path) -> TableStore:
-        """Read a file written by ``save``; the loaded store keeps persisting to the same file."""
+    def load(cls, path: str | Path, *, clock: Clock = _utc_now) -> TableStore:
+        """Open an existing data file; the loaded store keeps writing through to it."""
         source = Path(path)
-        try:
-            document = json.loads(source.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ValueError(f"{source}: cannot read the ServiceNow emulator data: {exc}") from exc
-        if not isinstance(document, dict) or document.get("format") != _FILE_FORMAT:
-            raise ValueError(f"{source}: not a ServiceNow emulator data file (format {_FILE_FORMAT})")
-        store = cls(persist_to=source)
-        for table, rows in document.get("tables", {}).items():
-            if table in store._rows:
-                store._rows[table] = {key: {k: str(v) for k, v in row.items()} for key, row in rows.items()}
-        store._counters = {str(k): int(v) for k, v in document.get("counters", {}).items()}
-        return store
+        if not source.is_file():
+            raise StoreFileError(f"{source}: no ServiceNow emulator data there (start a fresh sandbox to seed one)")
+        return cls(persist_to=source, clock=clock)
+
+
+def hash_password(clear: str) -> str:
+    """A salted hash for password2 fields, so neither the API nor the data file ever holds the password."""
+    salt = secrets.token_hex(8)
+    digest = hashlib.sha256((salt + clear).encode("utf-8")).hexdigest()
+    return f"{_PASSWORD_SCHEME}${salt}${digest}"
+
+
+def password_matches(stored: str, candidate: str) -> bool:
+    """Whether ``candidate`` is the password whose hash (``hash_password``) is ``stored``."""
+    scheme, _, rest = stored.partition("$")
+    salt, _, digest = rest.partition("$")
+    if scheme != _PASSWORD_SCHEME or not digest:
+        return False
+    expected = hashlib.sha256((salt + candidate).encode("utf-8")).hexdigest()
+    return hmac.compare_digest(expected, digest)
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    return one.resolve() == other.resolve()
 
 
 class _SortKey:

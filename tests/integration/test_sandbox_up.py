@@ -96,3 +96,36 @@ def test_bad_scenario_is_a_clear_error(tmp_path: Path) -> None:
     run = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=60)
     assert run.returncode != 0
     assert "partners.json:1:" in run.stderr and "invalid JSON" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_sandbox_load_adds_fixture_records_seen_after_restart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    state = tmp_path / "state"
+    process, _ = _up(state)
+    records = tmp_path / "records.json"
+    records.write_text(json.dumps([{"short_description": "Fixture one", "caller_id": "Jean Dupont"},
+                                   {"short_description": "Two"}]))
+    load = [sys.executable, "-m", "workers.cli", "sandbox", "load", "--state", str(state), "--table", "incident",
+            "--file", str(records)]
+    refused = subprocess.run(load, cwd=REPO, capture_output=True, text=True)
+    assert refused.returncode != 0 and "is running" in refused.stderr
+    assert _stop(process) == 0
+
+    loaded = subprocess.run(load, cwd=REPO, capture_output=True, text=True)
+    assert loaded.returncode == 0 and "loaded 2 record(s) into incident" in loaded.stdout
+    unknown_table = [*load[:-3], "no_such_table", "--file", str(records)]
+    bad = subprocess.run(unknown_table, cwd=REPO, capture_output=True, text=True)
+    assert bad.returncode != 0 and "Invalid table no_such_table" in bad.stderr
+
+    process, info = _up(state)
+    try:
+        sn = info["servicenow"]
+        assert isinstance(sn, dict)
+        client = ServiceNowClient(sn["url"], (sn["user"], sn["password"]), verify=info["ca_file"])
+        incident = client.GlideRecord("incident")
+        incident.add_query("short_description", "Fixture one")
+        incident.query()
+        assert incident.next() and incident.caller_id.get_display_value() == "Jean Dupont"
+    finally:
+        assert _stop(process) == 0

@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pysnc
 import pytest
+import requests
+from pysnc.auth import ServiceNowClientCredentialsFlow, ServiceNowPasswordGrantFlow
 from pysnc.exceptions import AuthenticationException, RequestException, RoleException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sandbox.https import BackgroundServer
 from sandbox.scenario import load_scenario
 from sandbox.servicenow import TableStore, build_app, seed_store
+from sandbox.servicenow.oauth import OAuthClient
 from sandbox.tls import TlsFiles
 
 pytestmark = pytest.mark.integration
 
 DEMO = Path(__file__).resolve().parents[2] / "sandbox" / "scenarios" / "demo"
 BOT, BOT_PASSWORD = "svc-sesame", "pw-for-tests-only"
+READER, READER_PASSWORD = "lecteur", "reader-pw-for-tests"  # authenticated, but without itil
+PARIS, PARIS_PASSWORD = "agent.paris", "paris-pw-for-tests"  # itil, sys_user.time_zone Europe/Paris
+APP = OAuthClient("sesame-oauth-app", "oauth-secret-for-tests", application_user=BOT)
 
 
 class RequestLog:
@@ -34,6 +42,15 @@ class RequestLog:
         await self.app(scope, receive, send)
 
 
+def add_user(store: TableStore, user_name: str, *roles: str, **values: str) -> None:
+    """A sys_user holding ``roles`` through sys_user_has_role rows."""
+    user = store.insert("sys_user", {"user_name": user_name, "name": user_name, **values}, user="system")
+    for name in roles:
+        found = store.find("sys_user_role", name=name)
+        role = found[0] if found else store.insert("sys_user_role", {"name": name}, user="system")
+        store.insert("sys_user_has_role", {"user": user["sys_id"], "role": role["sys_id"]}, user="system")
+
+
 @pytest.fixture(scope="module")
 def emulator(
     tmp_path_factory: pytest.TempPathFactory, sandbox_tls: TlsFiles
@@ -41,7 +58,10 @@ def emulator(
     directory = tmp_path_factory.mktemp("sn")
     store = TableStore(persist_to=directory / "instance.json")
     seed_store(store, load_scenario(DEMO), bot_user=BOT)
-    log = RequestLog(build_app(store, users={BOT: BOT_PASSWORD}))
+    add_user(store, READER)
+    add_user(store, PARIS, "itil", time_zone="Europe/Paris")
+    users = {BOT: BOT_PASSWORD, READER: READER_PASSWORD, PARIS: PARIS_PASSWORD}
+    log = RequestLog(build_app(store, users=users, oauth_clients={APP.client_id: APP}))
     with pytest.MonkeyPatch.context() as env:
         # requests lets these override verify= (see the ServiceNow note, §1).
         env.delenv("REQUESTS_CA_BUNDLE", raising=False)
@@ -177,3 +197,128 @@ def test_resolving_without_close_code_is_refused_then_journal_reads_back(client:
     notes.add_encoded_query(f"element_id={sys_id}^element=work_notes")
     notes.query()
     assert [n.value.get_value() for n in notes] == ["Compte débloqué dans l'AD"]
+
+
+def test_user_without_itil_gets_role_exception_on_incident(
+    emulator: tuple[BackgroundServer, TableStore, RequestLog, Path],
+) -> None:
+    server, _, _, ca = emulator
+    reader = pysnc.ServiceNowClient(server.url, (READER, READER_PASSWORD), verify=str(ca))
+    try:
+        with pytest.raises(RoleException) as refused:
+            reader.GlideRecord("incident").query()
+        assert "User Not Authorized" in str(refused.value)
+        gr = reader.GlideRecord("incident")
+        gr.initialize()
+        gr.short_description = "not allowed"
+        with pytest.raises(RoleException) as refused_insert:
+            gr.insert()
+        assert "ACL Exception Insert Failed due to security constraints" in str(refused_insert.value)
+        users = reader.GlideRecord("sys_user")  # readable by any authenticated user
+        users.add_query("user_name", BOT)
+        users.query()
+        assert users.next()
+    finally:
+        reader.session.close()
+
+
+def test_oauth_password_grant_through_pysnc_flow(
+    emulator: tuple[BackgroundServer, TableStore, RequestLog, Path],
+) -> None:
+    pytest.importorskip("requests_oauthlib", reason="pysnc's password grant flow needs pysnc[oauth]")
+    server, _, _, ca = emulator
+    flow = ServiceNowPasswordGrantFlow(BOT, BOT_PASSWORD, APP.client_id, APP.secret)
+    client = pysnc.ServiceNowClient(server.url, flow, verify=str(ca))
+    gr = client.GlideRecord("incident")
+    gr.add_query("correlation_id", "demo-t1")
+    gr.query()
+    assert gr.next()
+
+
+def test_oauth_password_grant_as_pysnc_sends_it_then_bearer(
+    emulator: tuple[BackgroundServer, TableStore, RequestLog, Path],
+) -> None:
+    """The wire of ServiceNowPasswordGrantFlow (client in a Basic header, user in the form), sans requests-oauthlib."""
+    server, _, _, ca = emulator
+    with requests.Session() as session:
+        session.verify = str(ca)
+        answer = session.post(
+            f"{server.url}/oauth_token.do",
+            data={"grant_type": "password", "username": BOT, "password": BOT_PASSWORD},
+            auth=(APP.client_id, APP.secret),
+            headers={"Accept": "application/json"},
+        )
+        assert answer.status_code == 200
+        issued = answer.json()
+        assert (issued["token_type"], issued["expires_in"], issued["scope"]) == ("Bearer", 1799, "useraccount")
+        session.headers["Authorization"] = f"Bearer {issued['access_token']}"
+        client = pysnc.ServiceNowClient(server.url, session, verify=str(ca))
+        gr = client.GlideRecord("incident")
+        gr.initialize()
+        gr.short_description = "via OAuth"
+        sys_id = gr.insert()
+        assert sys_id and emulator[1].get("incident", str(sys_id))["sys_created_by"] == BOT  # type: ignore[index]
+        refused = session.post(
+            f"{server.url}/oauth_token.do",
+            data={"grant_type": "password", "username": BOT, "password": "wrong"},
+            auth=(APP.client_id, APP.secret),
+        )
+        assert (refused.status_code, refused.json()) == (
+            401,
+            {"error_description": "access_denied", "error": "server_error"},
+        )
+
+
+def test_oauth_client_credentials_through_pysnc_flow(
+    emulator: tuple[BackgroundServer, TableStore, RequestLog, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server, store, _, ca = emulator
+    # The flow fetches its token with a bare requests.post that ignores verify=: trust the test CA through the env.
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(ca))
+    client = pysnc.ServiceNowClient(
+        server.url, ServiceNowClientCredentialsFlow(APP.client_id, APP.secret), verify=str(ca)
+    )
+    gr = client.GlideRecord("incident")
+    gr.initialize()
+    gr.short_description = "via client credentials"
+    sys_id = gr.insert()
+    assert store.get("incident", str(sys_id))["sys_created_by"] == BOT  # type: ignore[index]
+    with pytest.raises(AuthenticationException) as refused:
+        pysnc.ServiceNowClient(server.url, ServiceNowClientCredentialsFlow(APP.client_id, "wrong"), verify=str(ca))
+    assert "401" in str(refused.value) and "access_denied" in str(refused.value)
+
+
+def test_input_display_value_through_pysnc_session(client: pysnc.ServiceNowClient, store: TableStore) -> None:
+    # pysnc never sends sysparm_input_display_value: post through its authenticated session, read back with pysnc.
+    answer = client.session.post(
+        f"{client.instance}/api/now/table/incident",
+        params={"sysparm_input_display_value": "true"},
+        json={"short_description": "en valeurs affichées", "caller_id": "Paul Garnier", "state": "In Progress"},
+    )
+    assert answer.status_code == 201
+    gr = client.GlideRecord("incident")
+    assert gr.get(answer.json()["result"]["sys_id"])
+    assert (gr.state.get_value(), gr.state.get_display_value()) == ("2", "In Progress")
+    assert gr.caller_id.get_value() == store.user_by_name("pgarnier")["sys_id"]  # type: ignore[index]
+
+
+def test_display_values_in_the_users_time_zone(emulator: tuple[BackgroundServer, TableStore, RequestLog, Path]) -> None:
+    server, store, _, ca = emulator
+    record = store.insert("incident", {"short_description": "fuseau horaire"}, user=BOT)
+    stored = datetime.strptime(record["sys_created_on"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+    clients = {
+        PARIS: pysnc.ServiceNowClient(server.url, (PARIS, PARIS_PASSWORD), verify=str(ca)),
+        BOT: pysnc.ServiceNowClient(server.url, (BOT, BOT_PASSWORD), verify=str(ca)),
+    }
+    try:
+        shown = {}
+        for user, client in clients.items():
+            gr = client.GlideRecord("incident")
+            assert gr.get(record["sys_id"])
+            assert gr.sys_created_on.get_value() == record["sys_created_on"]  # values stay UTC
+            shown[user] = datetime.strptime(gr.sys_created_on.get_display_value(), "%Y-%m-%d %H:%M:%S")
+    finally:
+        for client in clients.values():
+            client.session.close()
+    assert shown[PARIS] == stored.astimezone(ZoneInfo("Europe/Paris")).replace(tzinfo=None)
+    assert shown[BOT] == stored.astimezone(ZoneInfo("America/Los_Angeles")).replace(tzinfo=None)

@@ -1,4 +1,4 @@
-"""The ServiceNow emulator's tables: sys_* bookkeeping, incident rules, journals, rendering, persistence, seed."""
+"""The ServiceNow emulator's tables: sys_* bookkeeping, business rules, journals, rendering, queries."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import pytest
 
 from sandbox.scenario import load_scenario
 from sandbox.servicenow import TableStore, seed_store
-from sandbox.servicenow.errors import DataPolicyError, InvalidTableError, RecordNotFoundError
+from sandbox.servicenow.errors import DataPolicyError, InvalidTableError, OperationFailedError, RecordNotFoundError
 from sandbox.servicenow.render import DisplayMode, RenderOptions, render
+from sandbox.servicenow.store import password_matches
 
 DEMO = Path(__file__).resolve().parents[3] / "sandbox" / "scenarios" / "demo"
 BOT = "svc-sesame"
@@ -41,31 +42,6 @@ def store(clock: Clock) -> TableStore:
 
 def new_incident(store: TableStore, **values: str) -> dict[str, str]:
     return store.insert("incident", {"short_description": "Compte bloqué", **values}, user=BOT)
-
-
-def test_seed_creates_users_groups_articles_choices_and_tickets(store: TableStore) -> None:
-    jean = store.user_by_name("jdupont")
-    assert jean is not None
-    assert (jean["email"], jean["name"]) == ("jean.dupont@mission-locale-lyon.fr", "Jean Dupont")
-    moreau = store.user_by_name("s.moreau@capemploi69.fr")
-    assert moreau is not None and moreau["name"] == "S. Moreau"
-    bot = store.user_by_name(BOT)
-    assert bot is not None and (bot["name"], bot["roles"]) == ("Sésame Automate", "itil")
-    assert {g["name"] for g in store.rows("sys_user_group")} == {"Sésame Automatisation", "Service Desk N1"}
-    articles = [(k["number"], k["short_description"], k["workflow_state"]) for k in store.rows("kb_knowledge")]
-    assert articles[0] == ("KB0010001", "Débloquer un compte Active Directory", "published")
-    assert articles[1][:2] == ("KB0010002", "Réinitialiser son mot de passe")
-    codes = [c["value"] for c in store.select("sys_choice", "name=incident^element=close_code^ORDERBYsequence").rows]
-    assert codes[0] == "Résolution définitive" and len(codes) == 7
-    (ticket,) = store.find("incident", correlation_id="demo-t1")
-    assert ticket["caller_id"] == store.user_by_name("pgarnier")["sys_id"]  # type: ignore[index]
-    assert ticket["number"] == "INC0010001"
-
-
-def test_seed_twice_adds_nothing(store: TableStore) -> None:
-    before = len(list(store.rows("sys_user")))
-    seed_store(store, load_scenario(DEMO), bot_user=BOT)
-    assert len(list(store.rows("sys_user"))) == before
 
 
 def test_insert_sets_sys_fields_number_and_incident_defaults(store: TableStore) -> None:
@@ -174,12 +150,150 @@ def test_unknown_table_is_refused(store: TableStore) -> None:
     assert refused.value.message == "Invalid table sys_user_list"
 
 
-def test_save_and_load_round_trip(store: TableStore, tmp_path: Path) -> None:
-    record = new_incident(store, work_notes="note")
-    path = tmp_path / "sn.json"
-    store.save(path)
-    loaded = TableStore.load(path)
-    assert loaded.get("incident", record["sys_id"]) == record
-    assert loaded.persist_to == path
-    assert loaded.insert("incident", {}, user=BOT)["number"] == "INC0010003"
-    assert len(loaded.find("sys_journal_field", element_id=record["sys_id"])) == 1
+# -- business rules (table-driven) ------------------------------------------------------------------
+
+ON_HOLD_MANDATORY = "Data Policy Exception: The following fields are mandatory: On hold reason"
+RESOLVE_MANDATORY = "Data Policy Exception: The following fields are mandatory: Resolution code, Resolution notes"
+CLOSURE = {"close_code": "Résolution définitive", "close_notes": "Compte débloqué"}
+
+
+@pytest.mark.parametrize(
+    ("changes", "refusal"),
+    [
+        ({"state": "3"}, ON_HOLD_MANDATORY),
+        ({"state": "3", "hold_reason": "  "}, ON_HOLD_MANDATORY),
+        ({"state": "6"}, RESOLVE_MANDATORY),
+        (
+            {"state": "7", "close_code": "Sans suite"},
+            "Data Policy Exception: The following fields are mandatory: Resolution notes",
+        ),
+        ({"state": "3", "hold_reason": "1"}, None),
+        ({"state": "6", **CLOSURE}, None),
+        ({"state": "2"}, None),
+    ],
+)
+def test_data_policies_per_state(store: TableStore, changes: dict[str, str], refusal: str | None) -> None:
+    record = new_incident(store)
+    if refusal is None:
+        assert store.update("incident", record["sys_id"], changes, user=BOT)["state"] == changes["state"]
+        return
+    with pytest.raises(DataPolicyError) as refused:
+        store.update("incident", record["sys_id"], changes, user=BOT)
+    assert (refused.value.status, refused.value.message, refused.value.detail) == (403, "Operation Failed", refusal)
+    assert store.get("incident", record["sys_id"]) == record  # nothing written
+
+
+def test_inserting_on_hold_without_reason_is_refused_too(store: TableStore) -> None:
+    with pytest.raises(DataPolicyError, match="On hold reason"):
+        new_incident(store, state="3")
+    assert not store.find("incident", short_description="Compte bloqué")
+
+
+@pytest.mark.parametrize(
+    ("impact", "urgency", "priority"),
+    [
+        ("1", "1", "1"),
+        ("1", "2", "2"),
+        ("2", "1", "2"),
+        ("1", "3", "3"),
+        ("2", "2", "3"),
+        ("3", "1", "3"),
+        ("2", "3", "4"),
+        ("3", "2", "4"),
+        ("3", "3", "5"),
+    ],
+)
+def test_priority_is_computed_from_impact_and_urgency(
+    store: TableStore, impact: str, urgency: str, priority: str
+) -> None:
+    inserted = new_incident(store, impact=impact, urgency=urgency, priority="1")  # a sent priority is overridden
+    assert inserted["priority"] == priority
+    flipped = store.update("incident", inserted["sys_id"], {"impact": urgency, "urgency": impact}, user=BOT)
+    assert flipped["priority"] == priority  # the matrix is symmetric
+
+
+def test_priority_and_impact_display_their_labels(store: TableStore) -> None:
+    record = new_incident(store, impact="1", urgency="2")
+    options = RenderOptions(DisplayMode.ALL, True, ("priority", "impact"))
+    assert render(store, store.schema("incident"), record, options) == {
+        "priority": {"display_value": "2 - High", "value": "2"},
+        "impact": {"display_value": "1 - High", "value": "1"},
+    }
+
+
+N1, N2 = "Service Desk N1", "Service Desk N2"
+
+
+@pytest.mark.parametrize(
+    ("steps", "expected"),
+    [
+        # the changes applied in order, then fields of the final record
+        ([{"state": "3", "hold_reason": "4"}], {"state": "3", "incident_state": "3", "active": "true"}),
+        ([{"state": "2"}, {"state": "6", **CLOSURE}, {"state": "2"}], {"reopen_count": "1", "incident_state": "2"}),
+        ([{"state": "6", **CLOSURE}, {"state": "2"}, {"state": "6"}, {"state": "2"}], {"reopen_count": "2"}),
+        ([{"state": "2"}, {"state": "1"}, {"state": "2"}], {"reopen_count": "0"}),
+        ([{"state": "6", **CLOSURE}, {"state": "7"}], {"active": "false", "reopen_count": "0"}),
+        ([{"state": "8"}], {"active": "false", "incident_state": "8"}),
+        ([{"assignment_group": N1}], {"reassignment_count": "1"}),
+        ([{"assignment_group": N1}, {"short_description": "x"}, {"assignment_group": N2}], {"reassignment_count": "2"}),
+        ([{"assignment_group": N1}, {"assignment_group": N1}], {"reassignment_count": "1"}),
+    ],
+)
+def test_incident_side_effects(store: TableStore, steps: list[dict[str, str]], expected: dict[str, str]) -> None:
+    record = new_incident(store)
+    for change in steps:
+        record = store.update("incident", record["sys_id"], change, user=BOT)
+    assert {name: record[name] for name in expected} == expected
+
+
+def test_assignment_group_given_by_name_is_stored_as_its_sys_id(store: TableStore) -> None:
+    record = new_incident(store)
+    changed = store.update("incident", record["sys_id"], {"assignment_group": N2}, user=BOT)
+    (group,) = store.find("sys_user_group", name=N2)
+    assert changed["assignment_group"] == group["sys_id"]
+
+
+def test_requested_items_are_numbered_and_close_with_their_state(store: TableStore) -> None:
+    jean = store.user_by_name("jdupont")
+    assert jean is not None
+    item = store.insert(
+        "sc_req_item",
+        {"short_description": "Accès VPN", "requested_for": "Jean Dupont", "work_notes": "reçu"},
+        user=BOT,
+    )
+    assert item["number"] == "RITM0010001"
+    assert (item["requested_for"], item["state"], item["stage"], item["approval"]) == (
+        jean["sys_id"],
+        "1",
+        "waiting_for_approval",
+        "not requested",
+    )
+    assert item["opened_by"] == store.user_by_name(BOT)["sys_id"]  # type: ignore[index]
+    assert store.find("sys_journal_field", element_id=item["sys_id"], name="sc_req_item", element="work_notes")
+    closed = store.update("sc_req_item", item["sys_id"], {"state": "3", "stage": "complete"}, user=BOT)
+    assert closed["active"] == "false"
+    options = RenderOptions(DisplayMode.DISPLAY, True, ("state", "stage"))
+    assert render(store, store.schema("sc_req_item"), closed, options) == {
+        "state": "Closed Complete",
+        "stage": "Completed",
+    }
+    assert store.insert("sc_req_item", {}, user=BOT)["number"] == "RITM0010002"
+
+
+def test_passwords_are_stored_hashed_and_checkable(store: TableStore) -> None:
+    user = store.insert("sys_user", {"user_name": "t.test", "user_password": "S3cret!"}, user="admin")
+    stored = user["user_password"]
+    assert "S3cret!" not in stored
+    assert password_matches(stored, "S3cret!") and not password_matches(stored, "s3cret!")
+    assert not password_matches("S3cret!", "S3cret!")  # a clear text is never taken for a hash
+    assert store.insert("sys_user", {"user_name": "t.empty"}, user="admin")["user_password"] == ""
+
+
+def test_user_time_zone_defaults_to_the_instance_one(store: TableStore) -> None:
+    assert store.insert("sys_user", {"user_name": "t.tz"}, user="admin")["time_zone"] == ""
+
+
+def test_duplicate_sys_id_is_refused(store: TableStore) -> None:
+    record = new_incident(store)
+    with pytest.raises(OperationFailedError, match=record["sys_id"]):
+        new_incident(store, sys_id=record["sys_id"])
