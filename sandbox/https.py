@@ -24,7 +24,8 @@ class BackgroundServer:
     def __init__(
         self, app: ASGIApp, *, certfile: str | Path, keyfile: str | Path, port: int = 0, start_timeout: float = 10.0
     ) -> None:
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only then, else each response waits ~40 ms on delayed ACKs.
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind((LOOPBACK, port))
         self.port: int = self._socket.getsockname()[1]

@@ -22,6 +22,7 @@ from typing import Any, Literal
 import yaml
 from starlette.applications import Starlette
 from starlette.routing import Mount
+from starlette.types import ASGIApp
 
 from sandbox.directory import DirectoryStore, build_directory_app
 from sandbox.graph import MailboxStore, build_graph_app
@@ -30,7 +31,9 @@ from sandbox.samba import LDAPS_PORT, SambaDC, realm_from_ous, samba_unavailable
 from sandbox.samba_dc import port_in_use
 from sandbox.scenario import Scenario, load_scenario
 from sandbox.servicenow import AttachmentStore, OAuthClient, TableStore, build_app, seed_store
+from sandbox.servicenow.faults import FaultMiddleware, FaultPlan
 from sandbox.servicenow.loader import load_records, read_records_file
+from sandbox.servicenow.request_log import RequestLog, RequestLogMiddleware
 from sandbox.tls import TlsFiles, ensure_ca
 
 AdMode = Literal["auto", "samba", "emulator"]
@@ -72,6 +75,8 @@ class Sandbox:
     ad_mode: AdMode = "auto"
     ports: dict[str, int] = field(default_factory=dict)
     broker_url: str = "memory://"
+    fault_plan: FaultPlan = field(default_factory=FaultPlan)
+    request_log: RequestLog = field(default_factory=RequestLog)
     _servers: list[BackgroundServer] = field(default_factory=list)
     _closers: list[Callable[[], None]] = field(default_factory=list)
     _samba: SambaDC | None = None
@@ -98,7 +103,9 @@ class Sandbox:
         oauth = OAuthClient(SN_CLIENT_ID, creds["servicenow_client_secret"], application_user=BOT_USER)
         sn_app = build_app(tickets, users={BOT_USER: creds["servicenow_password"]}, oauth_clients={SN_CLIENT_ID: oauth},
                            attachments=files)
-        sn = self._serve(sn_app, tls, "servicenow")
+        # Outermost the log (it sees injected faults too), then faults, then the instance itself.
+        sn = self._serve(RequestLogMiddleware(FaultMiddleware(sn_app, self.fault_plan), self.request_log), tls,
+                         "servicenow")
         mail = (MailboxStore.load(state / "mailbox.json", persist_to=state / "mailbox.json")
                 if (state / "mailbox.json").is_file()
                 else MailboxStore.from_scenario(scenario, persist_to=state / "mailbox.json"))
@@ -124,7 +131,8 @@ class Sandbox:
         shutil.copyfile(self.scenario_dir / "partners.json", state / "partners.json")
         info = {
             "servicenow": {"url": sn.url, "user": BOT_USER, "password": creds["servicenow_password"],
-                           "client_id": SN_CLIENT_ID, "client_secret": creds["servicenow_client_secret"]},
+                           "client_id": SN_CLIENT_ID, "client_secret": creds["servicenow_client_secret"],
+                           "emulator": f"{sn.url}/__emu"},
             "graph": {"url": f"{graph.url}/v1.0", "authority": graph.url, "tenant": TENANT,
                       "client_id": CLIENT_ID, "client_secret": creds["graph_client_secret"]},
             "mailbox": scenario.mailbox,
@@ -145,7 +153,7 @@ class Sandbox:
         seed_store(store, scenario, bot_user=BOT_USER)
         return store
 
-    def _serve(self, app: Starlette, tls: TlsFiles, name: str) -> BackgroundServer:
+    def _serve(self, app: ASGIApp, tls: TlsFiles, name: str) -> BackgroundServer:
         server = BackgroundServer(app, certfile=tls.cert_file, keyfile=tls.key_file, port=self.ports.get(name, 0))
         server.start()
         self._servers.append(server)
@@ -206,9 +214,11 @@ class Sandbox:
             self._samba = None
 
 
-def serve(scenario_dir: Path, state_dir: Path, *, ad_mode: AdMode = "auto", broker_url: str = "memory://") -> None:
+def serve(scenario_dir: Path, state_dir: Path, *, ad_mode: AdMode = "auto", broker_url: str = "memory://",
+          fault_plan: FaultPlan | None = None) -> None:
     """Start, print the description as one JSON line, serve until SIGTERM or Ctrl-C, then stop cleanly."""
-    sandbox = Sandbox(scenario_dir, state_dir, ad_mode=ad_mode, broker_url=broker_url)
+    sandbox = Sandbox(scenario_dir, state_dir, ad_mode=ad_mode, broker_url=broker_url,
+                      fault_plan=fault_plan or FaultPlan())
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())

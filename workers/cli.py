@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -65,6 +66,17 @@ def sandbox() -> None:
     """Local emulators of ServiceNow, Microsoft Graph and Active Directory."""
 
 
+def _fault_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The ServiceNow fault-injection flags (all off by default), from the emulator's own list."""
+    from sandbox.servicenow.faults import FAULT_FLAGS
+
+    for flag, text in reversed(FAULT_FLAGS.items()):
+        name = "--fault-seed" if flag == "--seed" else flag
+        command = click.option(name, "fault_" + flag[2:].replace("-", "_"), default=None,
+                               help=f"ServiceNow fault injection: {text}.")(command)
+    return command
+
+
 @sandbox.command("up")
 @click.option("--scenario", type=click.Path(file_okay=False, exists=True, path_type=Path), required=True,
               help="Scenario directory (partners.json, directory.json, emails.jsonl, tickets.jsonl).")
@@ -74,14 +86,17 @@ def sandbox() -> None:
               help="Active Directory: a real Samba DC (needs root and the packages) or the emulator.")
 @click.option("--broker", default="memory://", show_default=True,
               help="Broker URL written into the generated config.")
-def sandbox_up(scenario: Path, state: Path, ad_mode: str, broker: str) -> None:
+@_fault_options
+def sandbox_up(scenario: Path, state: Path, ad_mode: str, broker: str, **faults: str | None) -> None:
     """Serve the scenario on 127.0.0.1, print one JSON line describing it, run until SIGTERM."""
     from sandbox.scenario import ScenarioError
     from sandbox.server import SandboxError, serve
+    from sandbox.servicenow.faults import FaultPlan, FaultPlanError
 
     try:
-        serve(scenario, state, ad_mode=ad_mode, broker_url=broker)  # type: ignore[arg-type]
-    except (ScenarioError, SandboxError) as error:
+        plan = FaultPlan.from_options(**{name.removeprefix("fault_"): value for name, value in faults.items()})
+        serve(scenario, state, ad_mode=ad_mode, broker_url=broker, fault_plan=plan)  # type: ignore[arg-type]
+    except (ScenarioError, SandboxError, FaultPlanError) as error:
         raise click.ClickException(str(error)) from None
 
 

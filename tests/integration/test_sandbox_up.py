@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import requests
 from pysnc import ServiceNowClient
 
 from connectors.graph_mail import GraphMailbox
@@ -20,11 +21,11 @@ pytestmark = pytest.mark.integration
 DEMO = REPO / "sandbox" / "scenarios" / "demo"
 
 
-def _up(state: Path) -> tuple[subprocess.Popen[str], dict[str, object]]:
+def _up(state: Path, *flags: str) -> tuple[subprocess.Popen[str], dict[str, object]]:
     env = {k: v for k, v in os.environ.items() if k not in {"REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"}}
     process = subprocess.Popen(
         [sys.executable, "-m", "workers.cli", "sandbox", "up", "--scenario", str(DEMO), "--state", str(state),
-         "--ad", "emulator"],
+         "--ad", "emulator", *flags],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     assert process.stdout is not None
@@ -129,3 +130,33 @@ def test_sandbox_load_adds_fixture_records_seen_after_restart(tmp_path: Path, mo
         assert incident.next() and incident.caller_id.get_display_value() == "Jean Dupont"
     finally:
         assert _stop(process) == 0
+
+
+def test_fault_flags_and_request_log_of_a_running_sandbox(tmp_path: Path) -> None:
+    process, info = _up(tmp_path / "state", "--rate-limit", "3/60")
+    try:
+        sn = info["servicenow"]
+        assert isinstance(sn, dict)
+        with requests.Session() as http:
+            http.trust_env = False
+            http.verify = str(info["ca_file"])
+            http.auth = (sn["user"], sn["password"])
+            statuses = [http.get(f"{sn['url']}/api/now/table/sys_user", params={"sysparm_limit": "1"}).status_code
+                        for _ in range(4)]
+            limited = http.get(f"{sn['url']}/api/now/table/sys_user")
+            logged = http.get(f"{sn['emulator']}/requests", params={"path_prefix": "/api/now/table"}).json()
+    finally:
+        assert _stop(process) == 0
+    assert statuses == [200, 200, 200, 429]
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
+    assert limited.json()["error"]["message"] == "Rate limit exceeded"
+    entries = logged if isinstance(logged, list) else logged["requests"]
+    assert [e["status"] for e in entries] == [200, 200, 200, 429, 429]
+    assert all(sn["password"] not in json.dumps(e) for e in entries)
+
+
+def test_bad_fault_flag_is_a_clear_error(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "workers.cli", "sandbox", "up", "--scenario", str(DEMO), "--state",
+               str(tmp_path / "state"), "--ad", "emulator", "--error-rate", "often"]
+    run = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert run.returncode != 0 and "error-rate" in run.stderr and "Traceback" not in run.stderr
