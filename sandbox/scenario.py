@@ -60,11 +60,22 @@ class Ticket:
 
 
 @dataclass(frozen=True)
+class GraphAppSpec:
+    """An app registration of the Graph sandbox and the application permissions granted to it."""
+
+    client_id: str
+    permissions: tuple[str, ...]
+    client_secret: str = ""
+
+
+@dataclass(frozen=True)
 class Scenario:
     partners: tuple[Partner, ...]
     users: tuple[DirectoryUser, ...]
     emails: tuple[Email, ...]
     tickets: tuple[Ticket, ...]
+    # Optional ``graph_apps.json``; without it the sandbox registers Sésame's app with its usual permissions.
+    graph_apps: tuple[GraphAppSpec, ...] = ()
 
     @property
     def mailbox(self) -> str:
@@ -171,6 +182,17 @@ def _ticket(record: dict[str, Any], where: str) -> Ticket:
     )
 
 
+def _graph_app(record: dict[str, Any], where: str) -> GraphAppSpec:
+    permissions = record.get("permissions", [])
+    if not isinstance(permissions, list) or not all(isinstance(p, str) for p in permissions):
+        raise ScenarioError(f"{where}: 'permissions' must be a list of permission names")
+    return GraphAppSpec(
+        client_id=_text(record, "client_id", where),
+        permissions=tuple(permissions),
+        client_secret=_text(record, "client_secret", where, ""),
+    )
+
+
 def _listed(path: Path) -> list[tuple[str, dict[str, Any]]]:
     data = _read_json(path)
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
@@ -186,10 +208,11 @@ def load_scenario(directory: str | Path) -> Scenario:
     for required in ("partners.json", "directory.json"):
         if not (root / required).is_file():
             raise ScenarioError(f"{root / required}: required scenario file is missing")
-    emails_path, tickets_path = root / "emails.jsonl", root / "tickets.jsonl"
+    emails_path, tickets_path, apps_path = root / "emails.jsonl", root / "tickets.jsonl", root / "graph_apps.json"
     return Scenario(
         partners=tuple(_partner(r, w) for w, r in _listed(root / "partners.json")),
         users=tuple(_user(r, w) for w, r in _listed(root / "directory.json")),
         emails=tuple(_email(r, w) for w, r in _read_jsonl(emails_path)) if emails_path.exists() else (),
         tickets=tuple(_ticket(r, w) for w, r in _read_jsonl(tickets_path)) if tickets_path.exists() else (),
+        graph_apps=tuple(_graph_app(r, w) for w, r in _listed(apps_path)) if apps_path.exists() else (),
     )

@@ -9,7 +9,6 @@ only applies when grouping.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -21,14 +20,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sandbox.servicenow.asgi import json_response
 from sandbox.servicenow.display import display_value
-from sandbox.servicenow.encoded_query import compare
 from sandbox.servicenow.errors import MalformedRequestError
+from sandbox.servicenow.query import SortKey, compare
 from sandbox.servicenow.render import DisplayMode
 from sandbox.servicenow.schema import TableSchema
 from sandbox.servicenow.store import Record, TableStore
 
-JSON_TYPE = "application/json;charset=UTF-8"
 STATS_PATHS = ("/api/now/stats/{table}", "/api/now/v1/stats/{table}")
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
 
@@ -99,8 +98,7 @@ async def serve_stats(request: Request) -> Response:
     schema = store.schema(table)
     request.app.state.authorize(user, table, "read")
     stats = parse_stats_request(request.query_params, schema)
-    body = json.dumps({"result": compute_stats(store, table, stats, user=user)}, ensure_ascii=False).encode("utf-8")
-    return Response(body, media_type=JSON_TYPE)
+    return json_response({"result": compute_stats(store, table, stats, user=user)})
 
 
 def parse_stats_request(params: Mapping[str, str], schema: TableSchema) -> StatsRequest:
@@ -157,7 +155,7 @@ def compute_stats(
     for record in records:
         groups.setdefault(tuple(known.value(record, name) for name in group_by), []).append(record)
     kept = [(key, rows) for key, rows in groups.items() if all(_holds(h, rows, known) for h in stats.having)]
-    kept.sort(key=lambda group: tuple(_Ordered(value) for value in group[0]))
+    kept.sort(key=lambda group: tuple(SortKey(value) for value in group[0]))
     for order in reversed(stats.order_by):
         sort_key = _group_sort_key(order, group_by, known)
         if sort_key is not None:
@@ -182,7 +180,7 @@ def aggregate_values(kind: Aggregate, values: Sequence[str]) -> str:
     if kind in (Aggregate.MIN, Aggregate.MAX):
         if not present:
             return ""
-        ordered = sorted(present, key=_Ordered)
+        ordered = sorted(present, key=SortKey)
         return ordered[0] if kind is Aggregate.MIN else ordered[-1]
     numbers = [float(value) for value in present if _NUMBER.fullmatch(value.strip())]
     if not numbers:
@@ -218,18 +216,18 @@ def _holds(having: Having, rows: list[Record], known: _PathReader) -> bool:
 
 def _group_sort_key(
     order: GroupOrder, group_by: tuple[str, ...], known: _PathReader
-) -> Callable[[tuple[tuple[str, ...], list[Record]]], _Ordered] | None:
+) -> Callable[[tuple[tuple[str, ...], list[Record]]], SortKey] | None:
     if order.aggregate is Aggregate.COUNT:
-        return lambda group: _Ordered(str(len(group[1])))
+        return lambda group: SortKey(str(len(group[1])))
     if order.aggregate is not None:
         kind = order.aggregate
         if not known.exists(order.field):
             return None
-        return lambda group: _Ordered(aggregate_values(kind, [known.value(r, order.field) for r in group[1]]))
+        return lambda group: SortKey(aggregate_values(kind, [known.value(r, order.field) for r in group[1]]))
     if order.field not in group_by:
         return None  # only grouped fields have one value per group
     position = group_by.index(order.field)
-    return lambda group: _Ordered(group[0][position])
+    return lambda group: SortKey(group[0][position])
 
 
 def _group_field(name: str, value: str, sample: Record, display: DisplayMode, known: _PathReader) -> dict[str, str]:
@@ -277,16 +275,6 @@ class _PathReader:
                 return None
             schema, current = self.store.schema(target), found
         return schema, current, leaf
-
-
-class _Ordered:
-    """Sort key comparing like ORDERBY: numbers numerically, text case-insensitively, empty first."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def __lt__(self, other: _Ordered) -> bool:
-        return compare(self.text, other.text) < 0
 
 
 def _names(raw: str | None) -> tuple[str, ...]:

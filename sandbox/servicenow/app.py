@@ -21,6 +21,7 @@ from starlette.routing import Route
 from sandbox.servicenow import aggregate, batch
 from sandbox.servicenow import attachments as attachment_api
 from sandbox.servicenow.acl import Authorizer, TableAcl
+from sandbox.servicenow.asgi import failure_body, json_response
 from sandbox.servicenow.attachments import AttachmentStore
 from sandbox.servicenow.auth import Authenticator, decode_basic
 from sandbox.servicenow.display import values_from_display, without_masked_passwords, zone_of
@@ -35,7 +36,6 @@ from sandbox.servicenow.render import DisplayMode, RenderOptions, parse_fields, 
 from sandbox.servicenow.schema import TableSchema
 from sandbox.servicenow.store import TableStore
 
-JSON_TYPE = "application/json;charset=UTF-8"
 DEFAULT_LIMIT = 10000
 TABLE_API_VERSIONS = ("", "/v1", "/v2")  # unversioned is the latest (v2) behaviour
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -45,16 +45,10 @@ Authorize = Callable[[str, str, str], None]
 _VERSION = re.compile(r"^/api/now/(v\d+)/")
 
 
-def json_response(payload: object, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
-    """A JSON response typed the way the instance types it."""
-    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-    return Response(body, status_code=status, headers=dict(headers or {}), media_type=JSON_TYPE)
-
-
 def error_response(status: int, message: str, detail: str | None) -> Response:
     """ServiceNow's error envelope."""
     headers = {"WWW-Authenticate": 'BASIC realm="Service-now"'} if status == 401 else {}
-    return json_response({"error": {"message": message, "detail": detail}, "status": "failure"}, status, headers)
+    return json_response(failure_body(message, detail), status, headers)
 
 
 def is_true(raw: str | None) -> bool:

@@ -15,7 +15,7 @@ import json
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,11 +23,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sandbox.servicenow.encoded_query import FieldValue, compare, matches, parse
+from sandbox.servicenow.asgi import json_response
+from sandbox.servicenow.encoded_query import FieldValue, matches, parse
 from sandbox.servicenow.errors import MalformedRequestError, RecordNotFoundError, TableApiError
+from sandbox.servicenow.query import SortKey
 from sandbox.servicenow.store import TableStore, format_time
 
-JSON_TYPE = "application/json;charset=UTF-8"
 ATTACHMENT_TABLE = "sys_attachment"  # the table whose ACLs govern attachments, besides the parent's
 DEFAULT_LIMIT = 1000  # the instance's default page for sys_attachment
 CHUNK_SIZE_BYTES = "700000"
@@ -210,7 +211,7 @@ async def upload_attachment(request: Request) -> Response:
         user=user,
     )
     location = f"{_origin(request)}/api/now/v1/attachment/{metadata['sys_id']}/file"
-    return _json({"result": _with_link(request, metadata)}, 201, {"Location": location})
+    return json_response({"result": _with_link(request, metadata)}, 201, {"Location": location})
 
 
 async def list_attachments(request: Request) -> Response:
@@ -225,9 +226,9 @@ async def list_attachments(request: Request) -> Response:
     found = [m for m in attachment_store(request).all() if readable(m["table_name"]) and matches(query, _lookup(m))]
     for order in reversed(query.order):
         if order.field in METADATA_FIELDS:
-            found.sort(key=_OrderKey.of(order.field), reverse=order.descending)
+            found.sort(key=lambda metadata: SortKey(metadata.get(order.field, "")), reverse=order.descending)
     page = [_with_link(request, metadata) for metadata in found[offset : offset + limit]]
-    return _json({"result": page}, 200, {"X-Total-Count": str(len(found))})
+    return json_response({"result": page}, 200, {"X-Total-Count": str(len(found))})
 
 
 async def attachment_metadata(request: Request) -> Response:
@@ -240,7 +241,7 @@ async def attachment_metadata(request: Request) -> Response:
         attachment_store(request).delete(metadata["sys_id"])
         return Response(status_code=204)
     _authorize_read(request, user, metadata)
-    return _json({"result": _with_link(request, metadata)})
+    return json_response({"result": _with_link(request, metadata)})
 
 
 async def attachment_file(request: Request) -> Response:
@@ -294,20 +295,6 @@ def _lookup(metadata: Metadata) -> Callable[[str], FieldValue | None]:
     return lookup
 
 
-class _OrderKey:
-    """Sorts metadata values the way ORDERBY does on a table (numbers numerically)."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def __lt__(self, other: _OrderKey) -> bool:
-        return compare(self.text, other.text) < 0
-
-    @staticmethod
-    def of(name: str) -> Callable[[Metadata], _OrderKey]:
-        return lambda metadata: _OrderKey(metadata.get(name, ""))
-
-
 def _origin(request: Request) -> str:
     return f"{request.url.scheme}://{request.url.netloc}"
 
@@ -322,8 +309,3 @@ def _whole_number(raw: str | None, name: str, default: int) -> int:
     if not raw.isdigit():
         raise MalformedRequestError(f"Invalid {name}", f"{name} must be a whole number, got {raw!r}")
     return int(raw)
-
-
-def _json(payload: object, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
-    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-    return Response(body, status_code=status, headers=dict(headers or {}), media_type=JSON_TYPE)

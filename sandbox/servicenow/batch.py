@@ -23,9 +23,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Message, Scope
 
+from sandbox.servicenow.asgi import JSON_TYPE, failure_body, json_response
 from sandbox.servicenow.errors import MalformedRequestError
 
-JSON_TYPE = "application/json;charset=UTF-8"
 BATCH_PATHS = ("/api/now/v1/batch", "/api/now/batch")
 # Header spellings the instance uses where title-casing each word would get them wrong.
 _HEADER_SPELLINGS = {
@@ -78,7 +78,7 @@ async def serve_batch(request: Request) -> Response:
         "serviced_requests": serviced,
         "unserviced_requests": [],
     }
-    return Response(json.dumps(result, ensure_ascii=False).encode("utf-8"), media_type=JSON_TYPE)
+    return json_response(result)
 
 
 def parse_rest_requests(raw: object) -> list[SubRequest]:
@@ -207,7 +207,7 @@ def _body_of(raw: object, where: str) -> bytes:
 
 
 def _refusal(status: int, message: str, detail: str) -> SubResponse:
-    body = json.dumps({"error": {"message": message, "detail": detail}, "status": "failure"}).encode("utf-8")
+    body = json.dumps(failure_body(message, detail)).encode("utf-8")
     return SubResponse(status, [("content-type", JSON_TYPE)], bytearray(body))
 
 

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
-import binascii
-import ipaddress
 import json
 import math
 import random
@@ -24,14 +21,14 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from sandbox.servicenow.asgi import caller_key, failure_body, read_body, refuse_remote, send_body, send_json
+
 FAULTS_PATH = "/__emu/faults"
-EMU_PREFIX = "/__emu/"
 FAULTY_PREFIXES = ("/api/",)
 FAULTY_PATHS = ("/oauth_token.do",)
 # A fixed sys_id for the one emulated ``sys_rate_limit_rules`` row, sent in ``X-RateLimit-Rule``.
 RATE_LIMIT_RULE = "5e5a0429000000000000000000000001"
 ERROR_STATUSES = (500, 502, 503)
-JSON_TYPE = "application/json;charset=UTF-8"
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -307,87 +304,6 @@ class RateLimiter:
             )
 
 
-# -- ASGI helpers shared with the request log ---------------------------------------------------
-
-
-def header(scope: Scope, name: bytes) -> str:
-    """One request header's value ('' when absent), decoded as latin-1 like HTTP/1.1 says."""
-    for key, value in scope.get("headers", []):
-        if key.lower() == name:
-            return bytes(value).decode("latin-1")
-    return ""
-
-
-def basic_user(scope: Scope) -> str | None:
-    """The user name of a Basic Authorization header (the password is never returned)."""
-    scheme, _, encoded = header(scope, b"authorization").partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        return base64.b64decode(encoded.strip(), validate=True).decode("utf-8").partition(":")[0]
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-
-
-def bearer_token(scope: Scope) -> str | None:
-    """The token of a Bearer Authorization header."""
-    scheme, _, token = header(scope, b"authorization").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
-
-
-def caller_key(scope: Scope) -> str:
-    """Whom a rate limit counts: the Basic user name, else the bearer token, else '' (anonymous)."""
-    return basic_user(scope) or bearer_token(scope) or ""
-
-
-def is_loopback(scope: Scope) -> bool:
-    """True when the peer is on this machine (or there is no socket at all: an in-process call)."""
-    client = scope.get("client")
-    if not client:
-        return True
-    try:
-        return ipaddress.ip_address(client[0]).is_loopback
-    except ValueError:
-        return False
-
-
-async def send_body(
-    send: Send, status: int, body: bytes, content_type: str, headers: Sequence[tuple[str, str]] = ()
-) -> None:
-    """Send a whole response in one go."""
-    raw_headers = [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]
-    raw_headers += [(name.lower().encode(), value.encode()) for name, value in headers]
-    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-async def send_json(send: Send, status: int, payload: object, headers: Sequence[tuple[str, str]] = ()) -> None:
-    """Send a JSON response typed like the instance's."""
-    await send_body(send, status, json.dumps(payload, ensure_ascii=False).encode("utf-8"), JSON_TYPE, headers)
-
-
-async def read_body(receive: Receive) -> bytes:
-    """The whole request body."""
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-async def refuse_remote(scope: Scope, send: Send) -> bool:
-    """Answer 403 and return True when a control endpoint is called from off this machine."""
-    if is_loopback(scope):
-        return False
-    await send_json(send, 403, _failure("Forbidden", "The /__emu endpoints answer loopback clients only"))
-    return True
-
-
-def _failure(message: str, detail: str | None) -> dict[str, Any]:
-    return {"error": {"message": message, "detail": detail}, "status": "failure"}
-
-
 # -- the middleware ----------------------------------------------------------------------------
 
 
@@ -462,10 +378,11 @@ class FaultMiddleware:
                     raise FaultPlanError("the body must be a JSON object of fault settings")
                 self.set_plan(FaultPlan.from_json(document))
             except (json.JSONDecodeError, UnicodeDecodeError, FaultPlanError, TypeError) as exc:
-                await send_json(send, 400, _failure("Invalid fault plan", str(exc)))
+                await send_json(send, 400, failure_body("Invalid fault plan", str(exc)))
                 return
         elif method != "GET":
-            await send_json(send, 405, _failure("Method not Supported", f"{method} is not supported on {FAULTS_PATH}"))
+            detail = f"{method} is not supported on {FAULTS_PATH}"
+            await send_json(send, 405, failure_body("Method not Supported", detail))
             return
         await send_json(send, 200, {"result": self.plan.to_json()})
 
@@ -492,13 +409,13 @@ def _faulty(path: str) -> bool:
 
 def _rate_limited_body(limit: RateLimit) -> dict[str, Any]:
     detail = f"Rate limit of {limit.requests} requests per {limit.window_seconds} seconds for Table API exceeded"
-    return _failure("Rate limit exceeded", detail)
+    return failure_body("Rate limit exceeded", detail)
 
 
 async def _send_injected_error(send: Send, status: int, plan: FaultPlan) -> None:
     if status == 500:
         detail = "Fault injected by the Sésame sandbox (error_rate); retry the request"
-        await send_json(send, 500, _failure("Internal Server Error", detail))
+        await send_json(send, 500, failure_body("Internal Server Error", detail))
         return
     # 502 and 503 come from the load balancer or a node out of API threads: HTML, not the JSON envelope.
     reason = "Bad Gateway" if status == 502 else "Service Unavailable"

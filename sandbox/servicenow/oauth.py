@@ -13,10 +13,11 @@ from urllib.parse import parse_qs
 from starlette.requests import Request
 from starlette.responses import Response
 
+from sandbox.servicenow.asgi import JSON_TYPE
+
 ACCESS_TOKEN_SECONDS = 1799  # what an instance announces in expires_in
 REFRESH_TOKEN_SECONDS = 100 * 24 * 3600  # the instance's default refresh token lifespan
 SCOPE = "useraccount"
-JSON_TYPE = "application/json;charset=UTF-8"
 
 PasswordCheck = Callable[[str, str], bool]
 Seconds = Callable[[], float]

@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sandbox.servicenow.faults import EMU_PREFIX, basic_user, bearer_token, refuse_remote, send_json
+from sandbox.servicenow.asgi import EMU_PREFIX, basic_user, bearer_token, failure_body, refuse_remote, send_json
 
 REQUESTS_PATH = "/__emu/requests"
 DEFAULT_CAPACITY = 10_000
@@ -191,15 +191,13 @@ class RequestLogMiddleware:
             return
         if method != "GET":
             detail = f"{method} is not supported on {REQUESTS_PATH}"
-            await send_json(send, 405, {"error": {"message": "Method not Supported", "detail": detail},
-                                        "status": "failure"})  # fmt: skip
+            await send_json(send, 405, failure_body("Method not Supported", detail))
             return
         params = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
         try:
             since = parse_since(params["since"]) if params.get("since") else None
         except RequestLogError as exc:
-            await send_json(send, 400, {"error": {"message": "Invalid filter", "detail": str(exc)},
-                                        "status": "failure"})  # fmt: skip
+            await send_json(send, 400, failure_body("Invalid filter", str(exc)))
             return
         found = self.log.entries(params.get("method") or None, params.get("path_prefix") or None, since)
         await send_json(send, 200, [entry.to_json() for entry in found])

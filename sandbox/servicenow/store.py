@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sandbox.servicenow import business_rules
 from sandbox.servicenow.display import field_value
-from sandbox.servicenow.encoded_query import FieldLookup, QueryContext, compare, matches, parse, tags_by_record
+from sandbox.servicenow.encoded_query import FieldLookup, QueryContext, matches, parse, tags_by_record
 from sandbox.servicenow.errors import (
     InvalidTableError,
     MalformedRequestError,
@@ -24,6 +24,7 @@ from sandbox.servicenow.errors import (
     RecordNotFoundError,
 )
 from sandbox.servicenow.persistence import Changes, SqliteTables, StoreFileError, write_snapshot
+from sandbox.servicenow.query import SortKey
 from sandbox.servicenow.schema import SYSTEM_FIELDS, TABLES, FieldKind, TableSchema
 
 Record = dict[str, str]
@@ -123,7 +124,7 @@ class TableStore:
             for order in reversed(parsed.order):
                 if schema.spec(order.field) is None and "." not in order.field:
                     continue
-                found.sort(key=_SortKey.factory(self, schema, order.field), reverse=order.descending)
+                found.sort(key=_order_key(self, schema, order.field), reverse=order.descending)
             total = len(found)
             page = found[offset:] if limit is None else found[offset : offset + limit]
             return Selection([dict(r) for r in page], total)
@@ -341,24 +342,16 @@ def _same_file(one: Path, other: Path) -> bool:
     return one.resolve() == other.resolve()
 
 
-class _SortKey:
+def _order_key(store: TableStore, schema: TableSchema, name: str) -> Callable[[Record], SortKey]:
     """Sort key for one ORDERBY field: numbers numerically, references by display, empty first."""
 
-    def __init__(self, text: str) -> None:
-        self.text = text
+    def key(record: Record) -> SortKey:
+        seen = field_value(store, schema, record, name)
+        if seen is None:
+            return SortKey("")
+        return SortKey(seen.display if seen.is_reference else seen.value)
 
-    def __lt__(self, other: _SortKey) -> bool:
-        return compare(self.text, other.text) < 0
-
-    @staticmethod
-    def factory(store: TableStore, schema: TableSchema, name: str) -> Callable[[Record], _SortKey]:
-        def key(record: Record) -> _SortKey:
-            seen = field_value(store, schema, record, name)
-            if seen is None:
-                return _SortKey("")
-            return _SortKey(seen.display if seen.is_reference else seen.value)
-
-        return key
+    return key
 
 
 def _requested_sys_id(values: Mapping[str, object]) -> str | None:

@@ -12,16 +12,15 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pysnc
 import pytest
 from pysnc.exceptions import NotFoundException
 
-from sandbox.https import BackgroundServer
 from sandbox.scenario import DirectoryUser, Scenario
-from sandbox.servicenow import TableStore, build_app, seed_store
-from sandbox.tls import ensure_ca
+from sandbox.servicenow import TableStore, seed_store
+from sandbox.tls import TlsFiles
+from tests.fixtures.fleet import serve_servicenow
 
 ENV_URL, ENV_USER, ENV_PASSWORD, ENV_CA = "SESAME_SN_URL", "SESAME_SN_USER", "SESAME_SN_PASSWORD", "SESAME_SN_CA_FILE"
 REAL_INSTANCE = all(os.environ.get(name) for name in (ENV_URL, ENV_USER, ENV_PASSWORD))
@@ -62,23 +61,17 @@ class Target:
 
 
 @pytest.fixture(scope="session")
-def servicenow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+def servicenow(request: pytest.FixtureRequest) -> Iterator[Target]:
     """The real instance from the environment, or a sandbox on 127.0.0.1 for the whole session."""
     if REAL_INSTANCE:
         verify: str | bool = os.environ.get(ENV_CA) or True
         yield Target(os.environ[ENV_URL].rstrip("/"), os.environ[ENV_USER], os.environ[ENV_PASSWORD], verify, False)
         return
-    tls = ensure_ca(tmp_path_factory.mktemp("conformance-tls"))
+    tls: TlsFiles = request.getfixturevalue("sandbox_tls")  # only made when the sandbox is the target
     store = TableStore()
     seed_store(store, TINY_SCENARIO, bot_user=SANDBOX_USER)
-    app = build_app(store, users={SANDBOX_USER: SANDBOX_PASSWORD})
-    with pytest.MonkeyPatch.context() as env:
-        # requests lets these override verify= (see the ServiceNow note, §1).
-        env.delenv("REQUESTS_CA_BUNDLE", raising=False)
-        env.delenv("CURL_CA_BUNDLE", raising=False)
-        env.setenv("NO_PROXY", "127.0.0.1,localhost")
-        with BackgroundServer(app, certfile=tls.cert_file, keyfile=tls.key_file) as server:
-            yield Target(server.url, SANDBOX_USER, SANDBOX_PASSWORD, str(Path(tls.ca_file)), True)
+    with serve_servicenow(tls, store, users={SANDBOX_USER: SANDBOX_PASSWORD}) as served:
+        yield Target(served.url, SANDBOX_USER, SANDBOX_PASSWORD, str(served.ca_file), True)
 
 
 @pytest.fixture

@@ -6,20 +6,18 @@ import base64
 import hashlib
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pysnc
 import pytest
 import requests
 from pysnc.exceptions import AuthenticationException, NotFoundException
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-from sandbox.https import BackgroundServer
 from sandbox.scenario import load_scenario
-from sandbox.servicenow import TableStore, aggregate, attachments, batch, build_app, seed_store
+from sandbox.servicenow import TableStore, seed_store
 from sandbox.servicenow.attachments import AttachmentStore
 from sandbox.tls import TlsFiles
+from tests.fixtures.fleet import ServedInstance, serve_servicenow
 
 pytestmark = pytest.mark.integration
 
@@ -28,60 +26,36 @@ BOT, BOT_PASSWORD = "svc-sesame", "pw-for-tests-only"
 GUEST, GUEST_PASSWORD = "guest", "guest-pw"  # authenticates, holds no role
 
 
-class RequestLog:
-    """ASGI wrapper remembering (method, path) of every request that arrives over the network."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self.seen: list[tuple[str, str]] = []
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            self.seen.append((scope["method"], scope["path"]))
-        await self.app(scope, receive, send)
-
-
-@dataclass
-class Instance:
-    url: str
-    ca: Path
-    store: TableStore
-    files: AttachmentStore
-    log: RequestLog
-
-
 @pytest.fixture(scope="module")
-def instance(tmp_path_factory: pytest.TempPathFactory, sandbox_tls: TlsFiles) -> Iterator[Instance]:
-    directory = tmp_path_factory.mktemp("sn-batch")
-    store = TableStore()
-    seed_store(store, load_scenario(DEMO), bot_user=BOT)
-    app = build_app(store, users={BOT: BOT_PASSWORD, GUEST: GUEST_PASSWORD})
-    app.router.routes.extend(batch.routes() + attachments.routes() + aggregate.routes())
-    files = AttachmentStore(persist_to=directory / "attachments.sqlite")
-    app.state.attachments = files
-    log = RequestLog(app)
-    with pytest.MonkeyPatch.context() as env:
-        # requests lets these override verify= (see the ServiceNow note, §1).
-        env.delenv("REQUESTS_CA_BUNDLE", raising=False)
-        env.delenv("CURL_CA_BUNDLE", raising=False)
-        env.setenv("NO_PROXY", "127.0.0.1,localhost")
-        with BackgroundServer(log, certfile=sandbox_tls.cert_file, keyfile=sandbox_tls.key_file) as server:
-            yield Instance(server.url, sandbox_tls.ca_file, store, files, log)
+def files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AttachmentStore]:
+    """The Attachment API's files, mirrored to SQLite so a test can reopen them as a restarted sandbox would."""
+    files = AttachmentStore(persist_to=tmp_path_factory.mktemp("sn-batch") / "attachments.sqlite")
+    yield files
     files.close()
 
 
+@pytest.fixture(scope="module")
+def instance(sandbox_tls: TlsFiles, files: AttachmentStore) -> Iterator[ServedInstance]:
+    store = TableStore()
+    seed_store(store, load_scenario(DEMO), bot_user=BOT)
+    with serve_servicenow(
+        sandbox_tls, store, users={BOT: BOT_PASSWORD, GUEST: GUEST_PASSWORD}, attachments=files
+    ) as served:
+        yield served
+
+
 @pytest.fixture
-def client(instance: Instance) -> Iterator[pysnc.ServiceNowClient]:
-    client = pysnc.ServiceNowClient(instance.url, (BOT, BOT_PASSWORD), verify=str(instance.ca))
+def client(instance: ServedInstance) -> Iterator[pysnc.ServiceNowClient]:
+    client = instance.client(BOT, BOT_PASSWORD)
     yield client
     client.session.close()
 
 
 @pytest.fixture
-def http(instance: Instance) -> Iterator[requests.Session]:
+def http(instance: ServedInstance) -> Iterator[requests.Session]:
     session = requests.Session()
     session.auth = (BOT, BOT_PASSWORD)
-    session.verify = str(instance.ca)
+    session.verify = str(instance.ca_file)
     yield session
     session.close()
 
@@ -93,15 +67,15 @@ def incidents(store: TableStore, marker: str, count: int, **values: str) -> list
     ]
 
 
-def network_calls(instance: Instance) -> list[tuple[str, str]]:
-    return list(instance.log.seen)
+def network_calls(instance: ServedInstance) -> list[tuple[str, str]]:
+    return [(entry.method, entry.path) for entry in instance.log.entries()]
 
 
 # -- Batch API ---------------------------------------------------------------------------------
 
 
 def test_update_multiple_goes_through_one_batch_and_reports_each_item_in_order(
-    client: pysnc.ServiceNowClient, instance: Instance
+    client: pysnc.ServiceNowClient, instance: ServedInstance
 ) -> None:
     ids = incidents(instance.store, "batch-update", 3)
     gr = client.GlideRecord("incident")
@@ -110,7 +84,7 @@ def test_update_multiple_goes_through_one_batch_and_reports_each_item_in_order(
     for record in gr:
         record.urgency = "1"
         record.work_notes = "Traité en lot"
-    instance.log.seen.clear()
+    instance.log.clear()
     assert gr.update_multiple()
     assert network_calls(instance) == [("POST", "/api/now/v1/batch")]
     for sys_id in ids:
@@ -121,7 +95,7 @@ def test_update_multiple_goes_through_one_batch_and_reports_each_item_in_order(
 
 
 def test_update_multiple_is_false_when_one_item_is_refused_and_the_others_still_apply(
-    client: pysnc.ServiceNowClient, instance: Instance
+    client: pysnc.ServiceNowClient, instance: ServedInstance
 ) -> None:
     ids = incidents(instance.store, "batch-partial", 3)
     gr = client.GlideRecord("incident")
@@ -144,7 +118,9 @@ def test_update_multiple_is_false_when_one_item_is_refused_and_the_others_still_
     assert again.update_multiple() is False
 
 
-def test_delete_multiple_removes_every_matching_record(client: pysnc.ServiceNowClient, instance: Instance) -> None:
+def test_delete_multiple_removes_every_matching_record(
+    client: pysnc.ServiceNowClient, instance: ServedInstance
+) -> None:
     ids = incidents(instance.store, "batch-delete", 4)
     gr = client.GlideRecord("incident")
     gr.add_encoded_query("short_descriptionSTARTSWITHbatch-delete")
@@ -154,13 +130,13 @@ def test_delete_multiple_removes_every_matching_record(client: pysnc.ServiceNowC
 
 
 def test_a_query_longer_than_ten_thousand_characters_is_sent_through_batch(
-    client: pysnc.ServiceNowClient, instance: Instance
+    client: pysnc.ServiceNowClient, instance: ServedInstance
 ) -> None:
     wanted = incidents(instance.store, "batch-long", 2)
     decoys = [f"{n:032x}" for n in range(400)]  # 400 ids of 32 chars: ~13,000 characters
     gr = client.GlideRecord("incident")
     gr.add_encoded_query("sys_idIN" + ",".join([*decoys, *wanted]))
-    instance.log.seen.clear()
+    instance.log.clear()
     gr.query()
     assert sorted(record.sys_id.get_value() for record in gr) == sorted(wanted)
     assert len(gr) == 2  # X-Total-Count travelled back inside the batch response
@@ -168,7 +144,7 @@ def test_a_query_longer_than_ten_thousand_characters_is_sent_through_batch(
 
 
 def test_batch_envelope_answers_string_id_status_text_and_base64_bodies(
-    http: requests.Session, instance: Instance
+    http: requests.Session, instance: ServedInstance
 ) -> None:
     (sys_id,) = incidents(instance.store, "batch-raw", 1)
     body = base64.b64encode(json.dumps({"urgency": "2"}).encode()).decode()
@@ -204,8 +180,8 @@ def test_batch_envelope_answers_string_id_status_text_and_base64_bodies(
     assert json.loads(base64.b64decode(items[1]["body"]))["error"]["message"] == "Invalid table no_such_table"
 
 
-def test_a_batch_with_wrong_credentials_is_refused_as_a_whole(instance: Instance) -> None:
-    intruder = pysnc.ServiceNowClient(instance.url, (BOT, "wrong"), verify=str(instance.ca))
+def test_a_batch_with_wrong_credentials_is_refused_as_a_whole(instance: ServedInstance) -> None:
+    intruder = instance.client(BOT, "wrong")
     gr = intruder.GlideRecord("incident")
     gr.add_encoded_query("sys_idIN" + ",".join(f"{n:032x}" for n in range(400)))
     with pytest.raises(AuthenticationException):
@@ -213,7 +189,7 @@ def test_a_batch_with_wrong_credentials_is_refused_as_a_whole(instance: Instance
     intruder.session.close()
 
 
-def test_a_malformed_batch_is_a_400_naming_the_bad_entry(http: requests.Session, instance: Instance) -> None:
+def test_a_malformed_batch_is_a_400_naming_the_bad_entry(http: requests.Session, instance: ServedInstance) -> None:
     response = http.post(
         f"{instance.url}/api/now/v1/batch", json={"batch_request_id": 1, "rest_requests": [{"id": "x"}]}
     )
@@ -225,7 +201,7 @@ def test_a_malformed_batch_is_a_400_naming_the_bad_entry(http: requests.Session,
 
 
 def test_attachment_upload_list_read_and_delete_through_pysnc(
-    client: pysnc.ServiceNowClient, instance: Instance
+    client: pysnc.ServiceNowClient, instance: ServedInstance, files: AttachmentStore
 ) -> None:
     (sys_id,) = incidents(instance.store, "with attachment", 1)
     gr = client.GlideRecord("incident")
@@ -247,7 +223,7 @@ def test_attachment_upload_list_read_and_delete_through_pysnc(
     one = client.Attachment("incident")
     assert one.get(attachment_id)
     assert one.read() == content
-    reopened = AttachmentStore(persist_to=instance.files.persist_to)  # what a restarted sandbox would see
+    reopened = AttachmentStore(persist_to=files.persist_to)  # what a restarted sandbox would see
     assert reopened.content(attachment_id) == content
     reopened.close()
     one.delete()
@@ -255,7 +231,7 @@ def test_attachment_upload_list_read_and_delete_through_pysnc(
     assert len(gr.get_attachments()) == 0
 
 
-def test_attachment_file_carries_its_type_and_metadata_header(http: requests.Session, instance: Instance) -> None:
+def test_attachment_file_carries_its_type_and_metadata_header(http: requests.Session, instance: ServedInstance) -> None:
     (sys_id,) = incidents(instance.store, "typed attachment", 1)
     uploaded = http.post(
         f"{instance.url}/api/now/attachment/file",
@@ -287,18 +263,18 @@ def test_attachment_file_carries_its_type_and_metadata_header(http: requests.Ses
     ],
 )
 def test_attachment_upload_refusals(
-    http: requests.Session, instance: Instance, params: dict[str, str], status: int, message: str
+    http: requests.Session, instance: ServedInstance, params: dict[str, str], status: int, message: str
 ) -> None:
     response = http.post(f"{instance.url}/api/now/v1/attachment/file", params=params, data=b"x")
     assert (response.status_code, response.json()["error"]["message"]) == (status, message)
 
 
-def test_attachments_follow_the_parent_tables_acl(client: pysnc.ServiceNowClient, instance: Instance) -> None:
+def test_attachments_follow_the_parent_tables_acl(client: pysnc.ServiceNowClient, instance: ServedInstance) -> None:
     (sys_id,) = incidents(instance.store, "guarded attachment", 1)
     gr = client.GlideRecord("incident")
     assert gr.get(sys_id)
     attachment_id = gr.add_attachment("secret.txt", b"itil only").split("/")[-2]
-    guest = pysnc.ServiceNowClient(instance.url, (GUEST, GUEST_PASSWORD), verify=str(instance.ca))
+    guest = instance.client(GUEST, GUEST_PASSWORD)
     listing = guest.Attachment("incident")
     listing.query()
     assert len(listing) == 0  # attachments of unreadable tables are left out
@@ -316,7 +292,7 @@ def test_attachments_follow_the_parent_tables_acl(client: pysnc.ServiceNowClient
 # -- Aggregate API -----------------------------------------------------------------------------
 
 
-def test_stats_count_and_min_max_without_grouping(http: requests.Session, instance: Instance) -> None:
+def test_stats_count_and_min_max_without_grouping(http: requests.Session, instance: ServedInstance) -> None:
     incidents(instance.store, "stats-flat", 2, urgency="1", impact="1")
     incidents(instance.store, "stats-flat", 3, urgency="3", impact="2")
     response = http.get(
@@ -337,7 +313,7 @@ def test_stats_count_and_min_max_without_grouping(http: requests.Session, instan
     }
 
 
-def test_stats_group_by_with_labels_having_and_order(http: requests.Session, instance: Instance) -> None:
+def test_stats_group_by_with_labels_having_and_order(http: requests.Session, instance: ServedInstance) -> None:
     ids = incidents(instance.store, "stats-group", 4)
     for sys_id in ids[:3]:
         instance.store.update("incident", sys_id, {"state": "2"}, user=BOT)
@@ -374,9 +350,14 @@ def test_stats_group_by_with_labels_having_and_order(http: requests.Session, ins
     ("auth", "status"),
     [(None, 401), ((BOT, "wrong"), 401), ((GUEST, GUEST_PASSWORD), 403)],
 )
-def test_stats_need_credentials_and_read_access(instance: Instance, auth: tuple[str, str] | None, status: int) -> None:
+def test_stats_need_credentials_and_read_access(
+    instance: ServedInstance, auth: tuple[str, str] | None, status: int
+) -> None:
     response = requests.get(
-        f"{instance.url}/api/now/stats/incident", params={"sysparm_count": "true"}, auth=auth, verify=str(instance.ca)
+        f"{instance.url}/api/now/stats/incident",
+        params={"sysparm_count": "true"},
+        auth=auth,
+        verify=str(instance.ca_file),
     )
     assert response.status_code == status
     assert response.json()["status"] == "failure"

@@ -12,13 +12,12 @@ import pytest
 import requests
 from pysnc.auth import ServiceNowClientCredentialsFlow, ServiceNowPasswordGrantFlow
 from pysnc.exceptions import AuthenticationException, RequestException, RoleException
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-from sandbox.https import BackgroundServer
 from sandbox.scenario import load_scenario
-from sandbox.servicenow import TableStore, build_app, seed_store
+from sandbox.servicenow import TableStore, seed_store
 from sandbox.servicenow.oauth import OAuthClient
 from sandbox.tls import TlsFiles
+from tests.fixtures.fleet import ServedInstance, serve_servicenow
 
 pytestmark = pytest.mark.integration
 
@@ -27,19 +26,6 @@ BOT, BOT_PASSWORD = "svc-sesame", "pw-for-tests-only"
 READER, READER_PASSWORD = "lecteur", "reader-pw-for-tests"  # authenticated, but without itil
 PARIS, PARIS_PASSWORD = "agent.paris", "paris-pw-for-tests"  # itil, sys_user.time_zone Europe/Paris
 APP = OAuthClient("sesame-oauth-app", "oauth-secret-for-tests", application_user=BOT)
-
-
-class RequestLog:
-    """ASGI wrapper remembering (method, path, query string) of every request, to observe paging."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self.seen: list[tuple[str, str, str]] = []
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            self.seen.append((scope["method"], scope["path"], scope["query_string"].decode()))
-        await self.app(scope, receive, send)
 
 
 def add_user(store: TableStore, user_name: str, *roles: str, **values: str) -> None:
@@ -52,52 +38,43 @@ def add_user(store: TableStore, user_name: str, *roles: str, **values: str) -> N
 
 
 @pytest.fixture(scope="module")
-def emulator(
-    tmp_path_factory: pytest.TempPathFactory, sandbox_tls: TlsFiles
-) -> Iterator[tuple[BackgroundServer, TableStore, RequestLog, Path]]:
+def emulator(tmp_path_factory: pytest.TempPathFactory, sandbox_tls: TlsFiles) -> Iterator[ServedInstance]:
     directory = tmp_path_factory.mktemp("sn")
     store = TableStore(persist_to=directory / "instance.json")
     seed_store(store, load_scenario(DEMO), bot_user=BOT)
     add_user(store, READER)
     add_user(store, PARIS, "itil", time_zone="Europe/Paris")
     users = {BOT: BOT_PASSWORD, READER: READER_PASSWORD, PARIS: PARIS_PASSWORD}
-    log = RequestLog(build_app(store, users=users, oauth_clients={APP.client_id: APP}))
-    with pytest.MonkeyPatch.context() as env:
-        # requests lets these override verify= (see the ServiceNow note, §1).
-        env.delenv("REQUESTS_CA_BUNDLE", raising=False)
-        env.delenv("CURL_CA_BUNDLE", raising=False)
-        env.setenv("NO_PROXY", "127.0.0.1,localhost")
-        with BackgroundServer(log, certfile=sandbox_tls.cert_file, keyfile=sandbox_tls.key_file) as server:
-            yield server, store, log, sandbox_tls.ca_file
+    with serve_servicenow(sandbox_tls, store, users=users, oauth_clients={APP.client_id: APP}) as served:
+        yield served
 
 
 @pytest.fixture
-def client(emulator: tuple[BackgroundServer, TableStore, RequestLog, Path]) -> Iterator[pysnc.ServiceNowClient]:
-    server, _, _, ca = emulator
-    client = pysnc.ServiceNowClient(server.url, (BOT, BOT_PASSWORD), verify=str(ca))
+def client(emulator: ServedInstance) -> Iterator[pysnc.ServiceNowClient]:
+    client = emulator.client(BOT, BOT_PASSWORD)
     yield client
     client.session.close()
 
 
 @pytest.fixture
-def store(emulator: tuple[BackgroundServer, TableStore, RequestLog, Path]) -> TableStore:
-    return emulator[1]
+def store(emulator: ServedInstance) -> TableStore:
+    return emulator.store
 
 
 def test_encoded_query_pages_through_three_batches(
-    client: pysnc.ServiceNowClient, store: TableStore, emulator: tuple[BackgroundServer, TableStore, RequestLog, Path]
+    client: pysnc.ServiceNowClient, store: TableStore, emulator: ServedInstance
 ) -> None:
     for n in range(7):
         store.insert("incident", {"short_description": f"paging {n}", "urgency": "2"}, user=BOT)
     store.insert("incident", {"short_description": "paging but closed-out", "urgency": "1"}, user=BOT)
-    log = emulator[2]
-    log.seen.clear()
+    log = emulator.log
+    log.clear()
     gr = client.GlideRecord("incident", batch_size=3)
     gr.add_encoded_query("short_descriptionSTARTSWITHpaging^urgency=2")
     gr.query()
     seen = sorted(record.short_description.get_value() for record in gr)
     assert seen == [f"paging {n}" for n in range(7)]
-    pages = [query for method, path, query in log.seen if method == "GET" and path == "/api/now/table/incident"]
+    pages = [entry.query for entry in log.entries(method="GET") if entry.path == "/api/now/table/incident"]
     assert len(pages) == 3
     assert "sysparm_offset=6" in pages[-1]
 
@@ -151,9 +128,8 @@ def test_insert_update_delete_round_trip(client: pysnc.ServiceNowClient, store: 
     assert persisted.find("incident", correlation_id="demo-t1")
 
 
-def test_wrong_password_is_refused_with_401(emulator: tuple[BackgroundServer, TableStore, RequestLog, Path]) -> None:
-    server, _, _, ca = emulator
-    intruder = pysnc.ServiceNowClient(server.url, (BOT, "wrong"), verify=str(ca))
+def test_wrong_password_is_refused_with_401(emulator: ServedInstance) -> None:
+    intruder = emulator.client(BOT, "wrong")
     with pytest.raises(AuthenticationException) as refused:
         intruder.GlideRecord("incident").query()
     intruder.session.close()
@@ -200,10 +176,9 @@ def test_resolving_without_close_code_is_refused_then_journal_reads_back(client:
 
 
 def test_user_without_itil_gets_role_exception_on_incident(
-    emulator: tuple[BackgroundServer, TableStore, RequestLog, Path],
+    emulator: ServedInstance,
 ) -> None:
-    server, _, _, ca = emulator
-    reader = pysnc.ServiceNowClient(server.url, (READER, READER_PASSWORD), verify=str(ca))
+    reader = emulator.client(READER, READER_PASSWORD)
     try:
         with pytest.raises(RoleException) as refused:
             reader.GlideRecord("incident").query()
@@ -223,12 +198,11 @@ def test_user_without_itil_gets_role_exception_on_incident(
 
 
 def test_oauth_password_grant_through_pysnc_flow(
-    emulator: tuple[BackgroundServer, TableStore, RequestLog, Path],
+    emulator: ServedInstance,
 ) -> None:
     pytest.importorskip("requests_oauthlib", reason="pysnc's password grant flow needs pysnc[oauth]")
-    server, _, _, ca = emulator
     flow = ServiceNowPasswordGrantFlow(BOT, BOT_PASSWORD, APP.client_id, APP.secret)
-    client = pysnc.ServiceNowClient(server.url, flow, verify=str(ca))
+    client = pysnc.ServiceNowClient(emulator.url, flow, verify=str(emulator.ca_file))
     gr = client.GlideRecord("incident")
     gr.add_query("correlation_id", "demo-t1")
     gr.query()
@@ -236,14 +210,13 @@ def test_oauth_password_grant_through_pysnc_flow(
 
 
 def test_oauth_password_grant_as_pysnc_sends_it_then_bearer(
-    emulator: tuple[BackgroundServer, TableStore, RequestLog, Path],
+    emulator: ServedInstance,
 ) -> None:
     """The wire of ServiceNowPasswordGrantFlow (client in a Basic header, user in the form), sans requests-oauthlib."""
-    server, _, _, ca = emulator
     with requests.Session() as session:
-        session.verify = str(ca)
+        session.verify = str(emulator.ca_file)
         answer = session.post(
-            f"{server.url}/oauth_token.do",
+            f"{emulator.url}/oauth_token.do",
             data={"grant_type": "password", "username": BOT, "password": BOT_PASSWORD},
             auth=(APP.client_id, APP.secret),
             headers={"Accept": "application/json"},
@@ -252,14 +225,14 @@ def test_oauth_password_grant_as_pysnc_sends_it_then_bearer(
         issued = answer.json()
         assert (issued["token_type"], issued["expires_in"], issued["scope"]) == ("Bearer", 1799, "useraccount")
         session.headers["Authorization"] = f"Bearer {issued['access_token']}"
-        client = pysnc.ServiceNowClient(server.url, session, verify=str(ca))
+        client = pysnc.ServiceNowClient(emulator.url, session, verify=str(emulator.ca_file))
         gr = client.GlideRecord("incident")
         gr.initialize()
         gr.short_description = "via OAuth"
         sys_id = gr.insert()
-        assert sys_id and emulator[1].get("incident", str(sys_id))["sys_created_by"] == BOT  # type: ignore[index]
+        assert sys_id and emulator.store.get("incident", str(sys_id))["sys_created_by"] == BOT  # type: ignore[index]
         refused = session.post(
-            f"{server.url}/oauth_token.do",
+            f"{emulator.url}/oauth_token.do",
             data={"grant_type": "password", "username": BOT, "password": "wrong"},
             auth=(APP.client_id, APP.secret),
         )
@@ -269,14 +242,12 @@ def test_oauth_password_grant_as_pysnc_sends_it_then_bearer(
         )
 
 
-def test_oauth_client_credentials_through_pysnc_flow(
-    emulator: tuple[BackgroundServer, TableStore, RequestLog, Path], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    server, store, _, ca = emulator
+def test_oauth_client_credentials_through_pysnc_flow(emulator: ServedInstance, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = emulator.store
     # The flow fetches its token with a bare requests.post that ignores verify=: trust the test CA through the env.
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(ca))
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(emulator.ca_file))
     client = pysnc.ServiceNowClient(
-        server.url, ServiceNowClientCredentialsFlow(APP.client_id, APP.secret), verify=str(ca)
+        emulator.url, ServiceNowClientCredentialsFlow(APP.client_id, APP.secret), verify=str(emulator.ca_file)
     )
     gr = client.GlideRecord("incident")
     gr.initialize()
@@ -284,7 +255,9 @@ def test_oauth_client_credentials_through_pysnc_flow(
     sys_id = gr.insert()
     assert store.get("incident", str(sys_id))["sys_created_by"] == BOT  # type: ignore[index]
     with pytest.raises(AuthenticationException) as refused:
-        pysnc.ServiceNowClient(server.url, ServiceNowClientCredentialsFlow(APP.client_id, "wrong"), verify=str(ca))
+        pysnc.ServiceNowClient(
+            emulator.url, ServiceNowClientCredentialsFlow(APP.client_id, "wrong"), verify=str(emulator.ca_file)
+        )
     assert "401" in str(refused.value) and "access_denied" in str(refused.value)
 
 
@@ -302,13 +275,13 @@ def test_input_display_value_through_pysnc_session(client: pysnc.ServiceNowClien
     assert gr.caller_id.get_value() == store.user_by_name("pgarnier")["sys_id"]  # type: ignore[index]
 
 
-def test_display_values_in_the_users_time_zone(emulator: tuple[BackgroundServer, TableStore, RequestLog, Path]) -> None:
-    server, store, _, ca = emulator
+def test_display_values_in_the_users_time_zone(emulator: ServedInstance) -> None:
+    store = emulator.store
     record = store.insert("incident", {"short_description": "fuseau horaire"}, user=BOT)
     stored = datetime.strptime(record["sys_created_on"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
     clients = {
-        PARIS: pysnc.ServiceNowClient(server.url, (PARIS, PARIS_PASSWORD), verify=str(ca)),
-        BOT: pysnc.ServiceNowClient(server.url, (BOT, BOT_PASSWORD), verify=str(ca)),
+        PARIS: emulator.client(PARIS, PARIS_PASSWORD),
+        BOT: emulator.client(BOT, BOT_PASSWORD),
     }
     try:
         shown = {}

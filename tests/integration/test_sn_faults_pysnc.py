@@ -5,19 +5,16 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import pysnc
 import pytest
 import requests
 
-from sandbox.https import BackgroundServer
 from sandbox.scenario import load_scenario
-from sandbox.servicenow import TableStore, build_app, seed_store
-from sandbox.servicenow.faults import FaultMiddleware, FaultPlan, RateLimit
-from sandbox.servicenow.request_log import RequestLog, RequestLogMiddleware
+from sandbox.servicenow import TableStore, seed_store
+from sandbox.servicenow.faults import FaultPlan, RateLimit
 from sandbox.tls import TlsFiles
+from tests.fixtures.fleet import ServedInstance, serve_servicenow
 
 pytestmark = pytest.mark.integration
 
@@ -26,39 +23,16 @@ BOT, BOT_PASSWORD = "svc-sesame", "pw-for-tests-only"
 INCIDENTS = "/api/now/table/incident"
 
 
-@dataclass
-class Instance:
-    """The emulator as the sandbox serves it, with handles on its fault plan and request log."""
-
-    server: BackgroundServer
-    store: TableStore
-    faults: FaultMiddleware
-    log: RequestLog
-    ca_file: Path
-
-    def client(self) -> pysnc.ServiceNowClient:
-        """A pysnc client with its default retry policy (what a bot gets)."""
-        return pysnc.ServiceNowClient(self.server.url, (BOT, BOT_PASSWORD), verify=str(self.ca_file))
-
-
 @pytest.fixture(scope="module")
-def instance(tmp_path_factory: pytest.TempPathFactory, sandbox_tls: TlsFiles) -> Iterator[Instance]:
+def instance(sandbox_tls: TlsFiles) -> Iterator[ServedInstance]:
     store = TableStore()
     seed_store(store, load_scenario(DEMO), bot_user=BOT)
-    faults = FaultMiddleware(build_app(store, users={BOT: BOT_PASSWORD}))
-    log = RequestLog()
-    with pytest.MonkeyPatch.context() as env:
-        # requests lets these override verify= (see the ServiceNow note, §1).
-        env.delenv("REQUESTS_CA_BUNDLE", raising=False)
-        env.delenv("CURL_CA_BUNDLE", raising=False)
-        env.setenv("NO_PROXY", "127.0.0.1,localhost")
-        app = RequestLogMiddleware(faults, log)
-        with BackgroundServer(app, certfile=sandbox_tls.cert_file, keyfile=sandbox_tls.key_file) as server:
-            yield Instance(server, store, faults, log, sandbox_tls.ca_file)
+    with serve_servicenow(sandbox_tls, store, users={BOT: BOT_PASSWORD}) as served:
+        yield served
 
 
 @pytest.fixture
-def emulator(instance: Instance) -> Iterator[Instance]:
+def emulator(instance: ServedInstance) -> Iterator[ServedInstance]:
     """The shared instance with no faults and an empty log, put back that way afterwards."""
     instance.faults.set_plan(FaultPlan())
     instance.log.clear()
@@ -67,14 +41,14 @@ def emulator(instance: Instance) -> Iterator[Instance]:
 
 
 @pytest.fixture
-def incident(emulator: Instance) -> str:
+def incident(emulator: ServedInstance) -> str:
     """The sys_id of a fresh incident."""
     return emulator.store.insert("incident", {"short_description": "faults"}, user=BOT)["sys_id"]
 
 
-def test_pysnc_waits_out_a_429_and_its_retry_succeeds(emulator: Instance, incident: str) -> None:
+def test_pysnc_waits_out_a_429_and_its_retry_succeeds(emulator: ServedInstance, incident: str) -> None:
     emulator.faults.set_plan(FaultPlan(rate_limit=RateLimit(1, 1)))
-    client = emulator.client()
+    client = emulator.client(BOT, BOT_PASSWORD)
     assert client.GlideRecord("incident").get(incident)  # uses the window's only request
     started = time.monotonic()
     again = client.GlideRecord("incident")
@@ -86,9 +60,9 @@ def test_pysnc_waits_out_a_429_and_its_retry_succeeds(emulator: Instance, incide
     assert [e.status for e in emulator.log.entries(method="GET")] == [200, 429, 200]
 
 
-def test_503_on_every_get_ends_in_requests_retry_error(emulator: Instance, incident: str) -> None:
+def test_503_on_every_get_ends_in_requests_retry_error(emulator: ServedInstance, incident: str) -> None:
     emulator.faults.set_plan(FaultPlan(error_rate=1.0, error_statuses=(503,)))
-    client = emulator.client()
+    client = emulator.client(BOT, BOT_PASSWORD)
     with pytest.raises(requests.exceptions.RetryError):
         client.GlideRecord("incident").get(incident)
     client.session.close()
@@ -96,9 +70,9 @@ def test_503_on_every_get_ends_in_requests_retry_error(emulator: Instance, incid
     assert [e.status for e in emulator.log.entries()] == [503] * 5
 
 
-def test_fixed_latency_shows_in_the_logged_latency(emulator: Instance, incident: str) -> None:
+def test_fixed_latency_shows_in_the_logged_latency(emulator: ServedInstance, incident: str) -> None:
     emulator.faults.set_plan(FaultPlan(latency_ms=150))
-    client = emulator.client()
+    client = emulator.client(BOT, BOT_PASSWORD)
     started = time.monotonic()
     assert client.GlideRecord("incident").get(incident)
     elapsed_ms = (time.monotonic() - started) * 1000
@@ -108,11 +82,11 @@ def test_fixed_latency_shows_in_the_logged_latency(emulator: Instance, incident:
     assert 150 <= entry.latency_ms <= elapsed_ms
 
 
-def test_log_counts_the_pages_of_one_query(emulator: Instance) -> None:
+def test_log_counts_the_pages_of_one_query(emulator: ServedInstance) -> None:
     marker = f"paged-{uuid.uuid4().hex[:8]}"
     for n in range(7):
         emulator.store.insert("incident", {"short_description": f"{marker} {n}"}, user=BOT)
-    client = emulator.client()
+    client = emulator.client(BOT, BOT_PASSWORD)
     gr = client.GlideRecord("incident", batch_size=3)
     gr.add_query("short_description", "STARTSWITH", marker)
     gr.query()
@@ -123,10 +97,10 @@ def test_log_counts_the_pages_of_one_query(emulator: Instance) -> None:
     assert offsets == ["0", "3", "6"]
 
 
-def test_control_endpoints_over_https(emulator: Instance, incident: str) -> None:
+def test_control_endpoints_over_https(emulator: ServedInstance, incident: str) -> None:
     with requests.Session() as http:
         http.verify = str(emulator.ca_file)
-        base = emulator.server.url
+        base = emulator.url
         assert http.put(f"{base}/__emu/faults", json={"rate_limit": "1/3600"}).status_code == 200
         assert emulator.faults.plan.rate_limit == RateLimit(1, 3600)
         statuses = [http.get(f"{base}{INCIDENTS}/{incident}", auth=(BOT, BOT_PASSWORD)).status_code for _ in "ab"]

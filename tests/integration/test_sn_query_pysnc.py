@@ -5,16 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pysnc
 import pytest
 from pysnc.exceptions import RequestException
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-from sandbox.https import BackgroundServer
-from sandbox.servicenow import TableStore, build_app
+from sandbox.servicenow import TableStore
 from sandbox.tls import TlsFiles
+from tests.fixtures.fleet import ServedInstance, serve_servicenow
 
 pytestmark = pytest.mark.integration
 
@@ -23,25 +21,9 @@ QUERY_SET = ("q1", "q2", "q3", "q4", "q5", "q6")
 PAGED = [f"p{n:02d}" for n in range(12)]
 
 
-class RequestLog:
-    """ASGI wrapper remembering (method, path, query string) of every request, to observe paging."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self.seen: list[tuple[str, str, str]] = []
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            self.seen.append((scope["method"], scope["path"], scope["query_string"].decode()))
-        await self.app(scope, receive, send)
-
-
 @dataclass
 class Instance:
-    url: str
-    ca: Path
-    store: TableStore
-    log: RequestLog
+    served: ServedInstance
     ids: dict[str, str]  # names of seeded users, groups and labels -> sys_id
 
 
@@ -110,19 +92,13 @@ def _seed(store: TableStore) -> dict[str, str]:
 def instance(sandbox_tls: TlsFiles) -> Iterator[Instance]:
     store = TableStore()
     ids = _seed(store)
-    log = RequestLog(build_app(store, users={BOT: BOT_PASSWORD}))
-    with pytest.MonkeyPatch.context() as env:
-        # requests lets these override verify= (see the ServiceNow note, §1).
-        env.delenv("REQUESTS_CA_BUNDLE", raising=False)
-        env.delenv("CURL_CA_BUNDLE", raising=False)
-        env.setenv("NO_PROXY", "127.0.0.1,localhost")
-        with BackgroundServer(log, certfile=sandbox_tls.cert_file, keyfile=sandbox_tls.key_file) as server:
-            yield Instance(server.url, sandbox_tls.ca_file, store, log, ids)
+    with serve_servicenow(sandbox_tls, store, users={BOT: BOT_PASSWORD}) as served:
+        yield Instance(served, ids)
 
 
 @pytest.fixture
 def client(instance: Instance) -> Iterator[pysnc.ServiceNowClient]:
-    client = pysnc.ServiceNowClient(instance.url, (BOT, BOT_PASSWORD), verify=str(instance.ca))
+    client = instance.served.client(BOT, BOT_PASSWORD)
     yield client
     client.session.close()
 
@@ -226,13 +202,13 @@ def test_order_by_desc_on_a_date(client: pysnc.ServiceNowClient) -> None:
 
 
 def test_pagination_across_several_pages_keeps_the_order(client: pysnc.ServiceNowClient, instance: Instance) -> None:
-    instance.log.seen.clear()
+    instance.served.log.clear()
     gr = client.GlideRecord("incident", batch_size=5)
     gr.add_query("correlation_id", "STARTSWITH", "p")
     gr.order_by("correlation_id")
     gr.query()
     assert [record.get_value("correlation_id") for record in gr] == PAGED
-    pages = [query for method, path, query in instance.log.seen if method == "GET" and path.endswith("/incident")]
+    pages = [e.query for e in instance.served.log.entries(method="GET") if e.path.endswith("/incident")]
     assert len(pages) == 3
     assert ["sysparm_offset=0" in pages[0], "sysparm_offset=5" in pages[1], "sysparm_offset=10" in pages[2]] == [
         True,

@@ -18,7 +18,7 @@ from sandbox.servicenow.query.syntax import (
     Unreadable,
 )
 from sandbox.servicenow.query.tokens import Token, TokenKind, split_terms, tokenize
-from sandbox.servicenow.query.values import compare, same
+from sandbox.servicenow.query.values import SortKey, compare, same
 
 __all__ = [
     "AllOf",
@@ -31,6 +31,7 @@ __all__ = [
     "Operator",
     "OrderBy",
     "QueryContext",
+    "SortKey",
     "TagLookup",
     "Term",
     "Token",

@@ -43,3 +43,19 @@ def compare(left: str, right: str, kind: FieldKind | None = None) -> int:
 def same(left: str, right: str, kind: FieldKind | None = None) -> bool:
     """Equality as ``=`` sees it (case-insensitive text, ``1`` equals ``1.0`` for numbers)."""
     return compare(left, right, kind) == 0
+
+
+class SortKey:
+    """A sort key ordering texts as ORDERBY does (``compare``: numbers, dates, then text without case; empty first)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __lt__(self, other: SortKey) -> bool:
+        return compare(self.text, other.text) < 0
+
+    # Equality by the same rule: tuples of keys (multi-field group orders) compare element by element.
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SortKey) and compare(self.text, other.text) == 0
+
+    __hash__ = None  # type: ignore[assignment]

@@ -224,3 +224,11 @@ def test_group_by_choice_with_display_all_gives_value_and_label(store: TableStor
         [{"field": "state", "value": "1", "display_value": "1"}],  # no sys_choice row: the value itself
         [{"field": "state", "value": "2", "display_value": "In Progress"}],
     ]
+
+
+def test_sort_keys_order_tuples_by_every_field() -> None:
+    from sandbox.servicenow.query import SortKey
+
+    rows = [("b", "2"), ("a", "10"), ("b", "1"), ("a", "9")]
+    ordered = sorted(rows, key=lambda row: tuple(SortKey(value) for value in row))
+    assert ordered == [("a", "9"), ("a", "10"), ("b", "1"), ("b", "2")]
