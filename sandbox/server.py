@@ -27,6 +27,7 @@ from starlette.types import ASGIApp
 from sandbox.directory import DirectoryStore, build_directory_app
 from sandbox.graph import MailboxStore, build_graph_app
 from sandbox.https import BackgroundServer
+from sandbox.mail import MailServers
 from sandbox.samba import LDAPS_PORT, SambaDC, realm_from_ous, samba_unavailable_reason, seed_directory
 from sandbox.samba_dc import port_in_use
 from sandbox.scenario import Scenario, load_scenario
@@ -57,7 +58,8 @@ def _credentials(state: Path) -> dict[str, str]:
     """Sandbox credentials, made once per state directory so a restart keeps working configs."""
     path = state / "credentials.json"
     creds: dict[str, str] = dict(json.loads(path.read_text(encoding="utf-8"))) if path.is_file() else {}
-    wanted = ("servicenow_password", "servicenow_client_secret", "graph_client_secret", "directory_password")
+    wanted = ("servicenow_password", "servicenow_client_secret", "graph_client_secret", "directory_password",
+              "imap_password")
     missing = [name for name in wanted if name not in creds]
     for name in missing:
         creds[name] = secrets.token_urlsafe(24)
@@ -75,6 +77,7 @@ class Sandbox:
     ad_mode: AdMode = "auto"
     ports: dict[str, int] = field(default_factory=dict)
     broker_url: str = "memory://"
+    mailbox_kind: Literal["graph", "imap"] = "graph"
     fault_plan: FaultPlan = field(default_factory=FaultPlan)
     request_log: RequestLog = field(default_factory=RequestLog)
     _servers: list[BackgroundServer] = field(default_factory=list)
@@ -111,6 +114,10 @@ class Sandbox:
                 else MailboxStore.from_scenario(scenario, persist_to=state / "mailbox.json"))
         graph = self._serve(build_graph_app(mail, tenant=TENANT, client_id=CLIENT_ID,
                                             client_secret=creds["graph_client_secret"]), tls, "graph")
+        mail_servers = MailServers(scenario, user=scenario.mailbox, password=creds["imap_password"], state_dir=state,
+                                   tls=tls, imap_port=self.ports.get("imap", 0), smtp_port=self.ports.get("smtp", 0))
+        self._closers.append(mail_servers.stop)
+        imap = mail_servers.start()
         ad = self._start_samba(scenario, state) if self._want_samba() else None
         directory: dict[str, Any]
         directory_note: str | None = None
@@ -139,6 +146,9 @@ class Sandbox:
             "ad": ad,
             "directory": {k: v for k, v in directory.items() if k != "password"},
             "directory_note": directory_note,
+            "imap": {"host": imap.imap_host, "port": imap.imap_port, "user": imap.user, "password": imap.password,
+                     "starttls": imap.starttls},
+            "smtp": {"host": imap.smtp_host, "port": imap.smtp_port},
             "ca_file": str(tls.ca_file),
             "config": str(state / "sesame.yaml"),
             "state": str(state),
@@ -185,11 +195,15 @@ class Sandbox:
                 "ca_file": dc.ca_file, "tls_server_name": dc.host_name}
 
     def _write_config(self, info: dict[str, Any], directory: dict[str, Any], state: Path, tls: TlsFiles) -> None:
+        imap, smtp = info["imap"], info["smtp"]
         config = {
             "servicenow": {**{k: info["servicenow"][k] for k in ("url", "user", "password")},
                            "ca_file": str(tls.ca_file)},
             "graph": {**info["graph"], "ca_file": str(tls.ca_file)},
-            "mailbox": {"address": info["mailbox"], "poll_interval_seconds": 2},
+            "imap": {"host": imap["host"], "port": imap["port"], "smtp_host": smtp["host"], "smtp_port": smtp["port"],
+                     "user": imap["user"], "password": imap["password"], "use_tls": True,
+                     "ca_file": str(tls.ca_file)},
+            "mailbox": {"kind": self.mailbox_kind, "address": info["mailbox"], "poll_interval_seconds": 2},
             "directory": {k: v for k, v in directory.items() if v is not None},
             "partners_file": str(state / "partners.json"),
             "ledger_url": f"sqlite:///{state / 'ledger.db'}",
@@ -215,9 +229,9 @@ class Sandbox:
 
 
 def serve(scenario_dir: Path, state_dir: Path, *, ad_mode: AdMode = "auto", broker_url: str = "memory://",
-          fault_plan: FaultPlan | None = None) -> None:
+          fault_plan: FaultPlan | None = None, mailbox_kind: Literal["graph", "imap"] = "graph") -> None:
     """Start, print the description as one JSON line, serve until SIGTERM or Ctrl-C, then stop cleanly."""
-    sandbox = Sandbox(scenario_dir, state_dir, ad_mode=ad_mode, broker_url=broker_url,
+    sandbox = Sandbox(scenario_dir, state_dir, ad_mode=ad_mode, broker_url=broker_url, mailbox_kind=mailbox_kind,
                       fault_plan=fault_plan or FaultPlan())
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

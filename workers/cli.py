@@ -86,8 +86,10 @@ def _fault_options(command: Callable[..., None]) -> Callable[..., None]:
               help="Active Directory: a real Samba DC (needs root and the packages) or the emulator.")
 @click.option("--broker", default="memory://", show_default=True,
               help="Broker URL written into the generated config.")
+@click.option("--mailbox", "mailbox_kind", type=click.Choice(["graph", "imap"]), default="graph", show_default=True,
+              help="Mailbox the generated config polls (the Graph and the IMAP/SMTP mailboxes are both served).")
 @_fault_options
-def sandbox_up(scenario: Path, state: Path, ad_mode: str, broker: str, **faults: str | None) -> None:
+def sandbox_up(scenario: Path, state: Path, ad_mode: str, broker: str, mailbox_kind: str, **faults: str | None) -> None:
     """Serve the scenario on 127.0.0.1, print one JSON line describing it, run until SIGTERM."""
     from sandbox.scenario import ScenarioError
     from sandbox.server import SandboxError, serve
@@ -95,7 +97,8 @@ def sandbox_up(scenario: Path, state: Path, ad_mode: str, broker: str, **faults:
 
     try:
         plan = FaultPlan.from_options(**{name.removeprefix("fault_"): value for name, value in faults.items()})
-        serve(scenario, state, ad_mode=ad_mode, broker_url=broker, fault_plan=plan)  # type: ignore[arg-type]
+        serve(scenario, state, ad_mode=ad_mode, broker_url=broker, fault_plan=plan,  # type: ignore[arg-type]
+              mailbox_kind=mailbox_kind)  # type: ignore[arg-type]
     except (ScenarioError, SandboxError, FaultPlanError) as error:
         raise click.ClickException(str(error)) from None
 

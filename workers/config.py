@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -58,10 +58,28 @@ class GraphSettings(Section):
     timeout_seconds: float = Field(30.0, gt=0, description="Timeout of every call")
 
 
+class ImapSettings(Section):
+    """A plain IMAP/SMTP mailbox (mailbox.kind 'imap'), for organisations without Exchange Online."""
+
+    host: str = Field(description="IMAP server host")
+    port: int = Field(993, gt=0, lt=65536, description="IMAP port (993 = IMAPS)")
+    smtp_host: str = Field(description="SMTP server host for replies")
+    smtp_port: int = Field(587, gt=0, lt=65536, description="SMTP port (587 = submission with STARTTLS)")
+    user: str = Field(description="Login of the shared mailbox")
+    password: SecretStr = Field(description="Its password; set SESAME_IMAP_PASSWORD")
+    use_tls: bool = Field(True, description="IMAPS and SMTP STARTTLS; false only for a loopback sandbox")
+    ca_file: Path | None = Field(None, description="PEM file of the CA to trust instead of the system's")
+    folder: str = Field("INBOX", description="Folder polled for requests")
+    sent_folder: str = Field("Sent", description="Folder a copy of each reply is saved to")
+    timeout_seconds: float = Field(30.0, gt=0, description="Timeout of every call")
+
+
 class MailboxSettings(Section):
     """The shared mailbox partners write to."""
 
-    kind: Literal["graph"] = Field("graph", description="Mailbox kind; 'graph' = Exchange Online via Graph")
+    kind: Literal["graph", "imap"] = Field(
+        "graph", description="'graph' = Exchange Online via Microsoft Graph; 'imap' = IMAP/SMTP (section imap)"
+    )
     address: str = Field(description="Address of the shared mailbox")
     poll_interval_seconds: float = Field(10.0, gt=0, description="Seconds between two polls of the inbox")
     batch_size: int = Field(50, gt=0, le=1000, description="Messages taken per poll at most")
@@ -101,7 +119,8 @@ class Settings(Section):
     """The whole configuration of one Sésame deployment."""
 
     servicenow: ServiceNowSettings
-    graph: GraphSettings
+    graph: GraphSettings | None = None
+    imap: ImapSettings | None = None
     mailbox: MailboxSettings
     directory: DirectorySettings
     desk: DeskSettings = DeskSettings()
@@ -115,7 +134,7 @@ class Settings(Section):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level")
 
 
-SECTIONS = ("servicenow", "graph", "mailbox", "directory", "desk")
+SECTIONS = ("servicenow", "graph", "imap", "mailbox", "directory", "desk")
 
 
 def _env_overrides(data: dict[str, Any], environ: Mapping[str, str]) -> None:
@@ -144,7 +163,10 @@ def _resolve_relative(settings: Settings, base: Path) -> Settings:
     settings.partners_file = fix(settings.partners_file) or settings.partners_file
     settings.playbooks_dir = fix(settings.playbooks_dir) or settings.playbooks_dir
     settings.servicenow.ca_file = fix(settings.servicenow.ca_file)
-    settings.graph.ca_file = fix(settings.graph.ca_file)
+    if settings.graph is not None:
+        settings.graph.ca_file = fix(settings.graph.ca_file)
+    if settings.imap is not None:
+        settings.imap.ca_file = fix(settings.imap.ca_file)
     settings.directory.ca_file = fix(settings.directory.ca_file)
     return settings
 
@@ -184,6 +206,10 @@ def load_settings(path: str | Path, environ: Mapping[str, str] | None = None) ->
                 lines.append(f"{location}: {error['msg']}")
         raise ConfigError(f"{file}: invalid configuration\n  " + "\n  ".join(lines)) from None
     settings = _resolve_relative(settings, file.resolve().parent)
+    needed = {"graph": settings.graph, "imap": settings.imap}[settings.mailbox.kind]
+    if needed is None:
+        kind = settings.mailbox.kind
+        raise ConfigError(f"{file}: mailbox.kind is {kind!r} but the '{kind}:' section is missing — add it")
     if not settings.partners_file.is_file():
         raise ConfigError(f"partners_file: {settings.partners_file} does not exist")
     if not settings.playbooks_dir.is_dir():
@@ -195,6 +221,8 @@ def masked(settings: Settings) -> dict[str, Any]:
     """The effective configuration as plain data, every secret replaced by a mask."""
     data = settings.model_dump(mode="json")
     for section in SECTIONS:
+        if settings.__dict__[section] is None:
+            continue
         for key, value in settings.__dict__[section].__dict__.items():
             if isinstance(value, SecretStr):
                 data[section][key] = "********" if value.get_secret_value() else ""
@@ -231,7 +259,8 @@ def reference_markdown() -> str:
 
     lines += ["## Top level", "", *table(Settings, ""), ""]
     for section in SECTIONS:
-        model = Settings.model_fields[section].annotation
-        assert isinstance(model, type) and issubclass(model, BaseModel)
+        annotation = Settings.model_fields[section].annotation
+        model = next(a for a in get_args(annotation) or (annotation,) if isinstance(a, type) and a is not type(None))
+        assert issubclass(model, BaseModel)
         lines += [f"## `{section}`", "", (model.__doc__ or "").strip(), "", *table(model, section), ""]
     return "\n".join(lines)

@@ -87,17 +87,35 @@ def build_fleet(settings: Settings) -> Fleet:
         raise StartupError(f"cannot start the fleet: {error}") from error
 
 
-def _build_fleet(settings: Settings) -> Fleet:
+def build_mailbox(settings: Settings) -> Mailbox:
+    """The configured mailbox connector: Exchange Online through Graph, or IMAP/SMTP."""
+    address = settings.mailbox.address
+    if settings.mailbox.kind == "imap":
+        from connectors.imap_mail import ImapMailbox
+
+        imap = settings.imap
+        assert imap is not None  # load_settings guarantees the section for this kind
+        return ImapMailbox(imap_host=imap.host, imap_port=imap.port, smtp_host=imap.smtp_host,
+                           smtp_port=imap.smtp_port, user=imap.user, password=imap.password.get_secret_value(),
+                           address=address, use_tls=imap.use_tls, ca_file=str(imap.ca_file) if imap.ca_file else None,
+                           timeout=imap.timeout_seconds, folder=imap.folder, sent_folder=imap.sent_folder)
     from connectors.graph_mail import GraphMailbox
+
+    graph = settings.graph
+    assert graph is not None
+    return GraphMailbox(graph_url=graph.url, authority=graph.authority, tenant=graph.tenant,
+                        client_id=graph.client_id, client_secret=graph.client_secret.get_secret_value(),
+                        mailbox=address, ca_file=str(graph.ca_file) if graph.ca_file else None,
+                        timeout=graph.timeout_seconds)
+
+
+def _build_fleet(settings: Settings) -> Fleet:
     from connectors.servicenow import ServiceNowTickets
 
-    sn, graph = settings.servicenow, settings.graph
+    sn = settings.servicenow
     tickets = ServiceNowTickets(sn.url, sn.user, sn.password.get_secret_value(),
                                 ca_file=str(sn.ca_file) if sn.ca_file else None, timeout=sn.timeout_seconds)
-    mailbox = GraphMailbox(graph_url=graph.url, authority=graph.authority, tenant=graph.tenant,
-                           client_id=graph.client_id, client_secret=graph.client_secret.get_secret_value(),
-                           mailbox=settings.mailbox.address, ca_file=str(graph.ca_file) if graph.ca_file else None,
-                           timeout=graph.timeout_seconds)
+    mailbox = build_mailbox(settings)
     directory = build_directory(settings)
     ledger = Ledger(settings.ledger_url)
     desk = settings.desk

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from imapclient import IMAPClient
 from pysnc import ServiceNowClient
 
 from connectors.graph_mail import GraphMailbox
@@ -159,3 +160,29 @@ def test_bad_fault_flag_is_a_clear_error(tmp_path: Path) -> None:
                str(tmp_path / "state"), "--ad", "emulator", "--error-rate", "often"]
     run = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=60)
     assert run.returncode != 0 and "error-rate" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_fleet_runs_on_the_imap_mailbox_of_the_sandbox(tmp_path: Path) -> None:
+    process, info = _up(tmp_path / "state", "--mailbox", "imap")
+    try:
+        imap = info["imap"]
+        assert isinstance(imap, dict) and {"host", "port", "user", "password"} <= imap.keys()
+        assert isinstance(info["smtp"], dict) and {"host", "port"} <= info["smtp"].keys()
+        with IMAPClient(str(imap["host"]), port=int(imap["port"]), ssl=False) as client:
+            client.login(str(imap["user"]), str(imap["password"]))
+            client.select_folder("INBOX", readonly=True)
+            assert len(client.search("UNSEEN")) == len(load_scenario(DEMO).emails)
+        fleet = [sys.executable, "-m", "workers.cli", "run", "--config", str(info["config"]), "--until-idle",
+                 "--timeout", "120"]
+        run = subprocess.run(fleet, cwd=REPO, capture_output=True, text=True, timeout=180)
+        assert run.returncode == 0, run.stderr[-2000:]
+        summary = json.loads(run.stdout)
+        with IMAPClient(str(imap["host"]), port=int(imap["port"]), ssl=False) as client:
+            client.login(str(imap["user"]), str(imap["password"]))
+            client.select_folder("INBOX", readonly=True)
+            unseen = client.search("UNSEEN")
+            sent = client.select_folder("Sent", readonly=True)[b"EXISTS"]
+    finally:
+        assert _stop(process) == 0
+    assert summary["requests_seen"] == len(load_scenario(DEMO).emails) and summary["automated"] >= 1
+    assert unseen == [] and sent >= summary["automated"]

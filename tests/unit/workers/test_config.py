@@ -46,7 +46,9 @@ def test_masked_output_contains_no_secret(tmp_path: Path) -> None:
         (lambda d: d["servicenow"].pop("password"), "servicenow.password: required key is missing"),
         (lambda d: d["servicenow"].update(url="http://sn"), "servicenow.url"),
         (lambda d: d["mailbox"].update(adress="x"), "mailbox.adress: unknown key"),
-        (lambda d: d.pop("graph"), "graph: required section is missing"),
+        (lambda d: d.pop("graph"), "mailbox.kind is 'graph' but the 'graph:' section is missing"),
+        (lambda d: d.pop("directory"), "directory: required section is missing"),
+        (lambda d: d["mailbox"].update(kind="imap"), "mailbox.kind is 'imap' but the 'imap:' section is missing"),
         (lambda d: d.update(partners_file="nowhere.json"), "partners_file"),
     ],
 )
@@ -71,3 +73,14 @@ def test_committed_reference_matches_the_model() -> None:
 
     committed = (PACKAGE_ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
     assert committed.strip() == reference_markdown().strip(), "run: sesame config reference > docs/configuration.md"
+
+
+def test_imap_mailbox_needs_no_graph_section(tmp_path: Path) -> None:
+    data = yaml.safe_load(yaml.safe_dump(BASE))
+    data.pop("graph")
+    data["mailbox"]["kind"] = "imap"
+    data["imap"] = {"host": "imap.agence.test", "smtp_host": "smtp.agence.test", "user": "support",
+                    "password": "s3cret-imap"}
+    settings = load_settings(_file(tmp_path, data), environ={"SESAME_IMAP_PORT": "1993"})
+    assert settings.imap is not None and settings.imap.port == 1993 and settings.graph is None
+    assert "s3cret-imap" not in yaml.safe_dump(masked(settings))
