@@ -55,6 +55,7 @@ from connectors.errors import (
 from connectors.mailbox import InboundMessage
 
 SYSTEM = "graph"
+EPOCH = "1900-01-01T00:00:00Z"
 GRAPH_SCOPES = ["https://graph.microsoft.com/.default"]
 PAGE_SIZE = 25
 MESSAGE_FIELDS = [
@@ -199,7 +200,8 @@ class GraphMailbox:
 
     async def _list_unread(self, limit: int) -> list[str]:
         query = MessagesRequestBuilder.MessagesRequestBuilderGetQueryParameters(
-            filter="isRead eq false",
+            # Exchange refuses an $orderby whose property does not lead the $filter (InefficientFilter).
+            filter=f"receivedDateTime ge {EPOCH} and isRead eq false",
             orderby=["receivedDateTime asc"],
             select=["id"],
             top=max(1, min(limit, PAGE_SIZE)),

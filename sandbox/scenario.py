@@ -5,6 +5,8 @@ The format is stable (outside checks write scenarios with it); unknown extra key
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +42,14 @@ class DirectoryUser:
 
 
 @dataclass(frozen=True)
+class EmailAttachment:
+    name: str
+    content_type: str
+    content: bytes
+    is_inline: bool = False
+
+
+@dataclass(frozen=True)
 class Email:
     id: str
     from_address: str
@@ -48,6 +58,8 @@ class Email:
     subject: str
     body: str
     headers: dict[str, str] = field(default_factory=dict)
+    # Optional ``"attachments": [{"name", "content_type", "content_base64"[, "is_inline"]}]``.
+    attachments: tuple[EmailAttachment, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -157,6 +169,28 @@ def _user(record: dict[str, Any], where: str) -> DirectoryUser:
     )
 
 
+def _attachments(records: Any, where: str) -> tuple[EmailAttachment, ...]:
+    if records is None:
+        return ()
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise ScenarioError(f"{where}: key 'attachments' must be a list of objects")
+    found = []
+    for index, record in enumerate(records):
+        try:
+            content = base64.b64decode(str(record["content_base64"]), validate=True)
+        except KeyError as exc:
+            raise ScenarioError(f"{where}: attachment {index} lacks {exc.args[0]!r}") from None
+        except (binascii.Error, ValueError):
+            raise ScenarioError(f"{where}: attachment {index}: 'content_base64' is not base64") from None
+        found.append(EmailAttachment(
+            name=_text(record, "name", f"{where}: attachment {index}"),
+            content_type=str(record.get("content_type") or "application/octet-stream"),
+            content=content,
+            is_inline=_flag(record, "is_inline"),
+        ))
+    return tuple(found)
+
+
 def _email(record: dict[str, Any], where: str) -> Email:
     headers = record.get("headers") or {}
     if not isinstance(headers, dict):
@@ -169,6 +203,7 @@ def _email(record: dict[str, Any], where: str) -> Email:
         subject=_text(record, "subject", where, ""),
         body=_text(record, "body", where, ""),
         headers={str(k): str(v) for k, v in headers.items()},
+        attachments=_attachments(record.get("attachments"), where),
     )
 
 

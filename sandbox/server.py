@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from starlette.applications import Starlette
@@ -26,6 +26,9 @@ from starlette.types import ASGIApp
 
 from sandbox.directory import DirectoryStore, build_directory_app
 from sandbox.graph import MailboxStore, build_graph_app
+from sandbox.graph.devices import DeviceStore
+from sandbox.graph.entra_store import EntraStore
+from sandbox.graph.permissions import GraphApp
 from sandbox.https import BackgroundServer
 from sandbox.mail import MailServers
 from sandbox.samba import LDAPS_PORT, SambaDC, realm_from_ous, samba_unavailable_reason, seed_directory
@@ -35,14 +38,25 @@ from sandbox.servicenow import AttachmentStore, OAuthClient, TableStore, build_a
 from sandbox.servicenow.faults import FaultMiddleware, FaultPlan
 from sandbox.servicenow.loader import load_records, read_records_file
 from sandbox.servicenow.request_log import RequestLog, RequestLogMiddleware
+from sandbox.sms import SmsSink, build_sms_app
 from sandbox.tls import TlsFiles, ensure_ca
 
 AdMode = Literal["auto", "samba", "emulator"]
+Store = TypeVar("Store")
 BOT_USER = "sesame.bot"
 TENANT = "sandbox.onmicrosoft.test"
 CLIENT_ID = "00000000-5e5a-4e00-8000-000000000001"
 SN_CLIENT_ID = "sesame-sandbox"
 PID_FILE = "sandbox.pid"
+
+
+def _app_secret_key(client_id: str) -> str:
+    return f"graph_app_secret:{client_id}"
+
+
+def _load_or(load: Callable[..., Store], path: Path, seed: Callable[[Path], Store]) -> Store:
+    """The store saved at ``path`` when there is one (a restart resumes), else a fresh one seeded from the scenario."""
+    return load(path, persist_to=path) if path.is_file() else seed(path)
 
 
 class SandboxError(RuntimeError):
@@ -54,12 +68,12 @@ def _private_json(path: Path, data: dict[str, Any]) -> None:
     path.chmod(0o600)
 
 
-def _credentials(state: Path) -> dict[str, str]:
+def _credentials(state: Path, extra: tuple[str, ...] = ()) -> dict[str, str]:
     """Sandbox credentials, made once per state directory so a restart keeps working configs."""
     path = state / "credentials.json"
     creds: dict[str, str] = dict(json.loads(path.read_text(encoding="utf-8"))) if path.is_file() else {}
     wanted = ("servicenow_password", "servicenow_client_secret", "graph_client_secret", "directory_password",
-              "imap_password")
+              "imap_password", "sms_api_key", *extra)
     missing = [name for name in wanted if name not in creds]
     for name in missing:
         creds[name] = secrets.token_urlsafe(24)
@@ -91,7 +105,9 @@ class Sandbox:
         state = self.state_dir.resolve()
         state.mkdir(parents=True, exist_ok=True)
         tls = ensure_ca(state)
-        creds = _credentials(state)
+        # Scenario app registrations without a secret get one, kept with the other sandbox credentials.
+        creds = _credentials(state, tuple(_app_secret_key(a.client_id) for a in scenario.graph_apps
+                                          if not a.client_secret))
         try:
             return self._start(scenario, state, tls, creds)
         except BaseException:
@@ -112,8 +128,17 @@ class Sandbox:
         mail = (MailboxStore.load(state / "mailbox.json", persist_to=state / "mailbox.json")
                 if (state / "mailbox.json").is_file()
                 else MailboxStore.from_scenario(scenario, persist_to=state / "mailbox.json"))
+        entra = _load_or(EntraStore.load, state / "entra.json",
+                         lambda path: EntraStore.from_scenario(scenario, domain=TENANT, persist_to=path))
+        devices = _load_or(DeviceStore.load, state / "devices.json",
+                           lambda path: DeviceStore.from_scenario(scenario, domain=TENANT, persist_to=path))
+        apps = [GraphApp.of(a.client_id, a.permissions, a.client_secret or creds[_app_secret_key(a.client_id)])
+                for a in scenario.graph_apps]
         graph = self._serve(build_graph_app(mail, tenant=TENANT, client_id=CLIENT_ID,
-                                            client_secret=creds["graph_client_secret"]), tls, "graph")
+                                            client_secret=creds["graph_client_secret"], entra=entra, apps=apps,
+                                            devices=devices), tls, "graph")
+        sms = self._serve(build_sms_app(SmsSink(persist_to=state / "sms.json"), api_key=creds["sms_api_key"]), tls,
+                          "sms")
         mail_servers = MailServers(scenario, user=scenario.mailbox, password=creds["imap_password"], state_dir=state,
                                    tls=tls, imap_port=self.ports.get("imap", 0), smtp_port=self.ports.get("smtp", 0))
         self._closers.append(mail_servers.stop)
@@ -141,7 +166,9 @@ class Sandbox:
                            "client_id": SN_CLIENT_ID, "client_secret": creds["servicenow_client_secret"],
                            "emulator": f"{sn.url}/__emu"},
             "graph": {"url": f"{graph.url}/v1.0", "authority": graph.url, "tenant": TENANT,
-                      "client_id": CLIENT_ID, "client_secret": creds["graph_client_secret"]},
+                      "client_id": CLIENT_ID, "client_secret": creds["graph_client_secret"],
+                      "apps": [{"client_id": a.client_id, "client_secret": a.secret,
+                                "permissions": sorted(a.permissions)} for a in apps]},
             "mailbox": scenario.mailbox,
             "ad": ad,
             "directory": {k: v for k, v in directory.items() if k != "password"},
@@ -149,6 +176,7 @@ class Sandbox:
             "imap": {"host": imap.imap_host, "port": imap.imap_port, "user": imap.user, "password": imap.password,
                      "starttls": imap.starttls},
             "smtp": {"host": imap.smtp_host, "port": imap.smtp_port},
+            "sms": {"url": f"{sms.url}/sms/v1", "api_key": creds["sms_api_key"]},
             "ca_file": str(tls.ca_file),
             "config": str(state / "sesame.yaml"),
             "state": str(state),
@@ -199,7 +227,7 @@ class Sandbox:
         config = {
             "servicenow": {**{k: info["servicenow"][k] for k in ("url", "user", "password")},
                            "ca_file": str(tls.ca_file)},
-            "graph": {**info["graph"], "ca_file": str(tls.ca_file)},
+            "graph": {**{k: v for k, v in info["graph"].items() if k != "apps"}, "ca_file": str(tls.ca_file)},
             "imap": {"host": imap["host"], "port": imap["port"], "smtp_host": smtp["host"], "smtp_port": smtp["port"],
                      "user": imap["user"], "password": imap["password"], "use_tls": True,
                      "ca_file": str(tls.ca_file)},

@@ -1,8 +1,9 @@
-"""A tiny Entra ID token service: client-credentials tokens for one app registration, checked on ``/v1.0``.
+"""A tiny Entra ID token service: client-credentials tokens for the app registrations, checked on ``/v1.0``.
 
 Enough for ``azure.identity.ClientSecretCredential`` (MSAL reads the OpenID configuration, then posts
-the form to the token endpoint). Tokens are opaque random strings remembered in memory; a restarted
-sandbox forgets them and clients get a 401, then fetch a new one, as with a revoked token.
+the form to the token endpoint). Tokens are opaque random strings remembered in memory with the app they
+were issued to; a restarted sandbox forgets them and clients get a 401, then fetch a new one, as with a
+revoked token. The guard hands the token's ``GraphApp`` to the routes, which check its permissions.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
@@ -21,6 +22,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sandbox.graph.errors import graph_error_response
+from sandbox.graph.permissions import SCOPE_KEY, GraphApp
 
 TOKEN_LIFETIME_SECONDS = 3599
 
@@ -31,13 +33,16 @@ class TokenRegistry:
     def __init__(self, lifetime_seconds: int = TOKEN_LIFETIME_SECONDS) -> None:
         self._lifetime = lifetime_seconds
         self._expiry: dict[str, float] = {}
+        self._apps: dict[str, GraphApp] = {}
         self._lock = threading.Lock()
 
-    def issue(self) -> str:
-        """A new random bearer token."""
+    def issue(self, app: GraphApp | None = None) -> str:
+        """A new random bearer token, bound to the app registration it was issued to."""
         token = secrets.token_urlsafe(32)
         with self._lock:
             self._expiry[token] = time.monotonic() + self._lifetime
+            if app is not None:
+                self._apps[token] = app
         return token
 
     def is_valid(self, token: str) -> bool:
@@ -46,27 +51,31 @@ class TokenRegistry:
             expiry = self._expiry.get(token)
             return expiry is not None and expiry > time.monotonic()
 
+    def app_for(self, token: str) -> GraphApp | None:
+        """The app registration a token was issued to (None for tokens issued without one)."""
+        with self._lock:
+            return self._apps.get(token)
+
     def revoke_all(self) -> None:
         """Forget every token (clients must sign in again)."""
         with self._lock:
             self._expiry.clear()
+            self._apps.clear()
 
 
 class AppRegistration:
-    """The single client the emulator knows, and the routes of its token service."""
+    """The tenant's app registrations (each with its secret), and the routes of its token service."""
 
     def __init__(
         self,
         *,
         tenant: str,
-        client_id: str,
-        client_secret: str,
+        apps: Iterable[GraphApp],
         tokens: TokenRegistry,
         origin: Callable[[Request], str],
     ) -> None:
         self.tenant = tenant
-        self.client_id = client_id
-        self._client_secret = client_secret
+        self.apps = {app.client_id: app for app in apps}
         self.tokens = tokens
         self._origin = origin
 
@@ -112,14 +121,15 @@ class AppRegistration:
             return _aad_error(
                 400, "unsupported_grant_type", 70003, f"The app requested an unsupported grant type '{grant_type}'."
             )
-        if client_id != self.client_id:
+        app = self.apps.get(client_id)
+        if app is None:
             return _aad_error(
                 400,
                 "unauthorized_client",
                 700016,
                 f"Application with identifier '{client_id}' was not found in the directory '{self.tenant}'.",
             )
-        if not secrets.compare_digest(secret.encode(), self._client_secret.encode()):
+        if not app.secret or not secrets.compare_digest(secret.encode(), app.secret.encode()):
             # Never echo the secret: only say which client it was for.
             return _aad_error(
                 401,
@@ -138,7 +148,7 @@ class AppRegistration:
                 "token_type": "Bearer",
                 "expires_in": TOKEN_LIFETIME_SECONDS,
                 "ext_expires_in": TOKEN_LIFETIME_SECONDS,
-                "access_token": self.tokens.issue(),
+                "access_token": self.tokens.issue(app),
             }
         )
 
@@ -172,12 +182,14 @@ class BearerGuard:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and str(scope["path"]).startswith(self.prefix + "/"):
             request = Request(scope, receive)
-            problem = self._problem(request.headers.get("authorization", ""))
+            authorization = request.headers.get("authorization", "")
+            problem = self._problem(authorization)
             if problem:
                 response = graph_error_response(request, 401, "InvalidAuthenticationToken", problem)
                 response.headers["WWW-Authenticate"] = 'Bearer realm="", error="invalid_token"'
                 await response(scope, receive, send)
                 return
+            scope[SCOPE_KEY] = self.tokens.app_for(authorization.partition(" ")[2].strip())
         await self.app(scope, receive, send)
 
     def _problem(self, authorization: str) -> str | None:

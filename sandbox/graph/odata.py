@@ -7,6 +7,9 @@ naming the clause, so a client relying on an unsupported feature learns it at on
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -58,6 +61,7 @@ class _FilterParser:
         self.text = text
         self.tokens = self._tokenize(text)
         self.pos = 0
+        self.paths: list[str] = []  # property paths compared, in the order written
 
     def _tokenize(self, text: str) -> list[tuple[str, str]]:
         tokens: list[tuple[str, str]] = []
@@ -119,6 +123,7 @@ class _FilterParser:
         if kind != "word":
             raise bad_request(f"Invalid filter clause: expected a property name, got '{value}' in '{self.text}'.")
         path = value
+        self.paths.append(path)
         op_kind, op = self._next()
         if op_kind != "word" or op.lower() not in _COMPARE:
             raise bad_request(
@@ -154,6 +159,13 @@ def _comparable(value: Any) -> Any:
 def parse_filter(text: str) -> Predicate:
     """Turn a ``$filter`` expression into a predicate over Graph JSON items."""
     return _FilterParser(text).parse()
+
+
+def filter_properties(text: str) -> tuple[str, ...]:
+    """The property paths a ``$filter`` compares, in the order written (400 if it does not parse)."""
+    parser = _FilterParser(text)
+    parser.parse()
+    return tuple(parser.paths)
 
 
 @dataclass(frozen=True)
@@ -194,11 +206,11 @@ class QueryOptions:
         return window, (self.skip + size if more else None)
 
     def project(self, item: Item, *, default_hidden: Collection[str] = ()) -> Item:
-        """The item restricted to ``$select`` (``id`` and ``@odata.etag`` always kept)."""
+        """The item restricted to ``$select`` (``id`` and annotations such as ``@odata.type`` always kept)."""
         if self.select is None:
             return {k: v for k, v in item.items() if k not in default_hidden}
-        wanted = {name.lower() for name in self.select} | {"id", "@odata.etag"}
-        return {k: v for k, v in item.items() if k.lower() in wanted}
+        wanted = {name.lower() for name in self.select} | {"id"}
+        return {k: v for k, v in item.items() if k.lower() in wanted or k.startswith("@")}
 
 
 def _sort_by(path: str) -> Callable[[Item], tuple[int, Any]]:
@@ -246,5 +258,34 @@ def next_link(origin: str, path: str, params: Mapping[str, str], skip: int) -> s
     """The absolute ``@odata.nextLink``: same path and options, ``$skip`` moved on."""
     query = {k: v for k, v in params.items() if k not in {"$skip", "skip"}}
     query["$skip"] = str(skip)
-    encoded = urlencode(query, quote_via=quote, safe="$,")
-    return f"{origin}{quote(path, safe='/')}?{encoded}"
+    return link(origin, path, query)
+
+
+def link(origin: str, path: str, query: Mapping[str, str]) -> str:
+    """An absolute link on the emulator's own origin (never graph.microsoft.com)."""
+    encoded = urlencode(dict(query), quote_via=quote, safe="$,")
+    return f"{origin}{quote(path, safe='/()')}" + (f"?{encoded}" if encoded else "")
+
+
+def encode_state_token(state: Mapping[str, Any]) -> str:
+    """An opaque ``$skiptoken``/``$deltatoken`` carrying a paging or sync state."""
+    raw = json.dumps(dict(state), separators=(",", ":"), sort_keys=True).encode("utf-8")
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode_state_token(token: str, name: str) -> dict[str, Any]:
+    """The state inside a token made by ``encode_state_token``; a 400 naming ``name`` if it is not one."""
+    invalid = bad_request(f"The {name} is not valid; start a new synchronisation.", code="ErrorInvalidUrlQuery")
+    try:
+        state = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (binascii.Error, ValueError) as exc:
+        raise invalid from exc
+    if not isinstance(state, dict):
+        raise invalid
+    return state
+
+
+def preferred_page_size(prefer: str) -> int | None:
+    """``N`` from a ``Prefer: odata.maxpagesize=N`` header, if present and positive."""
+    match = re.search(r"odata\.maxpagesize\s*=\s*(\d+)", prefer, re.IGNORECASE)
+    return int(match.group(1)) if match and int(match.group(1)) > 0 else None

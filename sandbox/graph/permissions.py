@@ -7,21 +7,41 @@ configurations can be rehearsed against the sandbox.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
 from sandbox.graph.errors import GraphError
 
 SCOPE_KEY = "graph_app"
+# What Sésame's bot is granted on a real tenant (security note §3.2): read the directory, reset cloud passwords,
+# revoke sessions, read devices, and work the shared mailbox. Nothing that writes authentication methods.
+DEFAULT_PERMISSIONS = frozenset({
+    "Mail.ReadWrite",
+    "Mail.Send",
+    "User.Read.All",
+    "GroupMember.Read.All",
+    "RoleManagement.Read.Directory",
+    "UserAuthenticationMethod.Read.All",
+    "User-PasswordProfile.ReadWrite.All",
+    "User.RevokeSessions.All",
+    "DeviceManagementManagedDevices.Read.All",
+})
 
 
 @dataclass(frozen=True)
 class GraphApp:
-    """One app registration: its client id and the application permissions granted to it."""
+    """One app registration: its client id, the application permissions granted to it, and its secret."""
 
     client_id: str
     permissions: frozenset[str]
+    secret: str = field(default="", repr=False, compare=False)
+
+    @classmethod
+    def of(cls, client_id: str, permissions: Iterable[str], secret: str = "") -> GraphApp:
+        """An app registration from any iterable of permission names (e.g. a scenario's ``graph_apps``)."""
+        return cls(client_id, frozenset(permissions), secret)
 
 
 def caller(request: Request) -> GraphApp | None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
 import os
+import shutil
 import ssl
 import uuid
 from collections.abc import Iterator
@@ -13,10 +16,16 @@ from pathlib import Path
 
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.routing import Route
+from starlette.testclient import TestClient
 
 from connectors.errors import NotFoundError, PermissionMissingError
 from connectors.graph_mail import PAGE_SIZE, GraphMailbox
 from sandbox.graph import MailboxStore, build_graph_app
+from sandbox.graph.errors import GraphError, RequestIdMiddleware, on_graph_error
+from sandbox.graph.permissions import GraphApp
 from sandbox.https import BackgroundServer
 from sandbox.scenario import load_scenario
 from sandbox.tls import TlsFiles
@@ -268,3 +277,167 @@ def test_mailbox_writes_survive_a_restart_of_the_emulator(tmp_path: Path) -> Non
 
     assert reloaded.messages(mailbox) == store.messages(mailbox)
     assert reloaded.messages(mailbox)[0]["isRead"] is True
+
+
+# ----- mail completed: filters, folders, move/delete, delta, sendMail, attachments, permissions -------------
+
+
+def _user_path(address: str) -> str:
+    return f"/v1.0/users/{address.replace('@', '%40')}"
+
+
+def test_filters_combine_is_read_and_received_ranges(graph: GraphSandbox, address: str) -> None:
+    start = dt.datetime(2026, 11, 23, 7, 0, tzinfo=dt.UTC)
+    ids = [graph.store.add_message(address, from_address="p@partner.test", subject=f"S{i}",
+                                   received_at=start + dt.timedelta(hours=i)) for i in range(4)]
+    graph.store.update(address, ids[2], {"isRead": True})
+    window = "receivedDateTime ge 2026-11-23T08:00:00Z and receivedDateTime lt 2026-11-23T10:00:00Z"
+    with graph_http(graph) as http:
+        unread = http.get(f"{_user_path(address)}/mailFolders/inbox/messages",
+                          params={"$filter": f"{window} and isRead eq false", "$select": "subject"}).json()
+        after = http.get(f"{_user_path(address)}/mailFolders/inbox/messages",
+                         params={"$filter": "receivedDateTime gt 2026-11-23T08:00:00Z",
+                                 "$orderby": "receivedDateTime asc", "$top": "1", "$select": "subject"}).json()
+    assert [m["subject"] for m in unread["value"]] == ["S1"]
+    assert [m["subject"] for m in after["value"]] == ["S2"]
+    assert "$skip=1" in after["@odata.nextLink"]
+
+
+def test_folders_count_items_and_move_and_delete_follow_exchange(graph: GraphSandbox, address: str) -> None:
+    first, second = deliver(graph, address, 2)
+    archive_id = graph.store.folder_id(address, "archive")
+    user = _user_path(address)
+    with graph_http(graph) as http:
+        moved = http.post(f"{user}/messages/{first}/move", json={"destinationId": archive_id})
+        deleted = http.delete(f"{user}/mailFolders/inbox/messages/{second}")
+        [in_deleted] = http.get(f"{user}/mailFolders/deleteditems/messages").json()["value"]
+        purged = http.delete(f"{user}/messages/{in_deleted['id']}")
+        folders = {f["displayName"]: f for f in http.get(f"{user}/mailFolders").json()["value"]}
+        unknown = http.post(f"{user}/messages/{moved.json()['id']}/move", json={"DestinationId": "nowhere"})
+
+    assert moved.status_code == 201
+    assert moved.json()["id"] != first and moved.json()["parentFolderId"] == archive_id
+    assert deleted.status_code == 204 and purged.status_code == 204
+    assert in_deleted["subject"] == "Demande 1" and in_deleted["id"] != second
+    assert graph.store.messages(address, "deleteditems") == []
+    assert folders["Archive"]["totalItemCount"] == 1 and folders["Archive"]["unreadItemCount"] == 1
+    assert folders["Inbox"]["totalItemCount"] == 0
+    assert {"Inbox", "Sent Items", "Drafts", "Deleted Items", "Archive", "Junk Email"} == set(folders)
+    assert unknown.status_code == 404
+
+
+def test_delta_reports_changes_since_the_delta_link_and_refuses_what_exchange_refuses(
+    graph: GraphSandbox, address: str
+) -> None:
+    ids = deliver(graph, address, 3)
+    inbox = f"{_user_path(address)}/mailFolders/inbox/messages"
+    with graph_http(graph) as http:
+        first = http.get(f"{inbox}/delta()", params={"$select": "subject,isRead"},
+                         headers={"Prefer": "odata.maxpagesize=2"})
+        second = http.get(first.json()["@odata.nextLink"], headers={"Prefer": "odata.maxpagesize=2"}).json()
+        delta_link = second["@odata.deltaLink"]
+        nothing = http.get(delta_link).json()
+        http.patch(f"{_user_path(address)}/messages/{ids[0]}", json={"categories": ["Sésame"]})
+        http.delete(f"{_user_path(address)}/messages/{ids[1]}")
+        changes = http.get(delta_link).json()
+        only_deleted = http.get(f"{inbox}/delta", params={"changeType": "deleted"}).json()
+        on_is_read = http.get(f"{inbox}/delta", params={"$filter": "isRead eq false"})
+        forged = http.get(f"{inbox}/delta", params={"$deltatoken": "not-a-token"})
+
+    assert first.headers["Preference-Applied"] == "odata.maxpagesize=2"
+    assert len(first.json()["value"]) == 2 and "$skiptoken=" in first.json()["@odata.nextLink"]
+    assert "$deltatoken=" in delta_link and "@odata.nextLink" not in second
+    assert nothing["value"] == []
+    by_id = {item["id"]: item for item in changes["value"]}
+    assert by_id[ids[1]] == {"id": ids[1], "@removed": {"reason": "deleted"}}
+    assert by_id[ids[0]]["subject"] == "Demande 0" and set(by_id[ids[0]]) <= {"id", "@odata.etag", "subject", "isRead"}
+    assert ids[2] not in by_id
+    assert only_deleted["value"] == []  # a first round has nothing deleted to report
+    assert on_is_read.status_code == 400 and forged.status_code == 400
+
+
+def test_send_mail_reads_parameters_case_insensitively_and_delivers_locally(graph: GraphSandbox, address: str) -> None:
+    colleague = f"colleague-{uuid.uuid4().hex[:8]}@contoso.test"
+    graph.store.ensure_mailbox(colleague)
+    message = {"subject": "Bonjour", "body": {"contentType": "Text", "content": "Texte"},
+               "toRecipients": [{"emailAddress": {"address": colleague}}],
+               "ccRecipients": [{"emailAddress": {"address": "outside@elsewhere.test"}}]}
+    with graph_http(graph) as http:
+        saved = http.post(f"{_user_path(address)}/sendMail", json={"Message": message, "SaveToSentItems": True})
+        unsaved = http.post(f"{_user_path(address)}/sendMail", json={"message": message, "saveToSentItems": False})
+        empty = http.post(f"{_user_path(address)}/sendMail", json={"Message": {"subject": "x"}})
+
+    assert saved.status_code == 202 and unsaved.status_code == 202 and saved.content == b""
+    [sent] = graph.store.messages(address, "sentitems")
+    received = graph.store.messages(colleague, "inbox")
+    assert len(received) == 2 and sent["isRead"] is True and received[0]["isRead"] is False
+    assert received[0]["from"]["emailAddress"]["address"] == address
+    assert received[0]["internetMessageId"] == sent["internetMessageId"]
+    assert empty.status_code == 400 and empty.json()["error"]["code"] == "ErrorInvalidRecipients"
+
+
+def test_scenario_attachments_are_served_as_file_attachments(graph: GraphSandbox, tmp_path: Path) -> None:
+    scenario_dir = tmp_path / "scenario"
+    shutil.copytree(DEMO, scenario_dir)
+    lines = (scenario_dir / "emails.jsonl").read_text(encoding="utf-8").splitlines()
+    first = json.loads(lines[0])
+    first["attachments"] = [{"name": "capture.png", "content_type": "image/png",
+                             "content_base64": base64.b64encode(b"\x89PNG fake").decode()}]
+    (scenario_dir / "emails.jsonl").write_text("\n".join([json.dumps(first), *lines[1:]]) + "\n", encoding="utf-8")
+    store = MailboxStore.from_scenario(load_scenario(scenario_dir))
+    mailbox = load_scenario(scenario_dir).mailbox
+    [message] = [m for m in store.messages(mailbox) if m["subject"] == first["subject"]]
+    app = build_graph_app(store, tenant=TENANT, client_id=CLIENT_ID, client_secret=SECRET)
+    with BackgroundServer(app, certfile=graph.tls.cert_file, keyfile=graph.tls.key_file) as server:
+        served = GraphSandbox(url=server.url, store=store, tls=graph.tls)
+        path = f"{_user_path(mailbox)}/messages/{message['id']}"
+        with graph_http(served) as http:
+            listed = http.get(f"{path}/attachments").json()["value"]
+            selected = http.get(f"{path}/attachments", params={"$select": "name,contentBytes"}).json()["value"]
+            one = http.get(f"{path}/attachments/{listed[0]['id']}").json()
+            shown = http.get(path).json()
+
+    assert shown["hasAttachments"] is True and "attachments" not in shown
+    assert listed == [{"@odata.type": "#microsoft.graph.fileAttachment", "id": listed[0]["id"],
+                       "lastModifiedDateTime": listed[0]["lastModifiedDateTime"], "name": "capture.png",
+                       "contentType": "image/png", "size": 9, "isInline": False, "contentId": None,
+                       "contentLocation": None}]
+    assert base64.b64decode(selected[0]["contentBytes"]) == b"\x89PNG fake"
+    assert set(selected[0]) == {"@odata.type", "id", "name", "contentBytes"}
+    assert base64.b64decode(one["contentBytes"]) == b"\x89PNG fake"
+
+
+def test_mail_routes_check_the_caller_permissions(graph: GraphSandbox, address: str) -> None:
+    [message_id] = deliver(graph, address, 1)
+    reader = GraphApp.of("mail-reader", ["Mail.Read"], "reader-secret")
+    app = build_graph_app(graph.store, tenant=TENANT, client_id=CLIENT_ID, client_secret=SECRET, apps=[reader])
+    with BackgroundServer(app, certfile=graph.tls.cert_file, keyfile=graph.tls.key_file) as server, httpx.Client(
+        base_url=server.url, verify=ssl.create_default_context(cafile=graph.tls.ca_file)
+    ) as http:
+        form = {"grant_type": "client_credentials", "client_id": "mail-reader", "client_secret": "reader-secret",
+                "scope": "https://graph.microsoft.com/.default"}
+        http.headers["Authorization"] = "Bearer " + http.post(f"/{TENANT}/oauth2/v2.0/token", data=form).json()[
+            "access_token"]
+        user = _user_path(address)
+        read = http.get(f"{user}/messages/{message_id}")
+        patched = http.patch(f"{user}/messages/{message_id}", json={"isRead": True})
+        moved = http.post(f"{user}/messages/{message_id}/move", json={"DestinationId": "archive"})
+        sent = http.post(f"{user}/sendMail", json={"Message": {"toRecipients": [
+            {"emailAddress": {"address": "x@partner.test"}}]}})
+
+    assert read.status_code == 200
+    for refused in (patched, moved, sent):
+        assert refused.status_code == 403
+        assert refused.json()["error"]["code"] == "Authorization_RequestDenied"
+
+
+def test_errors_the_emulator_raises_for_throttling_carry_retry_after() -> None:
+    async def busy(request: Request) -> None:
+        raise GraphError(int(request.path_params["status"]), "ServiceUnavailable", "busy")
+
+    app = Starlette(routes=[Route("/v1.0/status/{status}", busy)], exception_handlers={GraphError: on_graph_error})
+    with TestClient(RequestIdMiddleware(app)) as client:
+        answers = {status: client.get(f"/v1.0/status/{status}") for status in (429, 503, 504, 400)}
+
+    assert {s: a.headers.get("Retry-After") for s, a in answers.items()} == {429: "1", 503: "1", 504: "1", 400: None}
+    assert answers[503].json()["error"]["code"] == "ServiceUnavailable"

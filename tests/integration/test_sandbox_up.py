@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
+import ssl
 import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 import requests
 from imapclient import IMAPClient
@@ -23,9 +26,13 @@ DEMO = REPO / "sandbox" / "scenarios" / "demo"
 
 
 def _up(state: Path, *flags: str) -> tuple[subprocess.Popen[str], dict[str, object]]:
+    return _up_scenario(DEMO, state, *flags)
+
+
+def _up_scenario(scenario: Path, state: Path, *flags: str) -> tuple[subprocess.Popen[str], dict[str, object]]:
     env = {k: v for k, v in os.environ.items() if k not in {"REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"}}
     process = subprocess.Popen(
-        [sys.executable, "-m", "workers.cli", "sandbox", "up", "--scenario", str(DEMO), "--state", str(state),
+        [sys.executable, "-m", "workers.cli", "sandbox", "up", "--scenario", str(scenario), "--state", str(state),
          "--ad", "emulator", *flags],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
@@ -186,3 +193,41 @@ def test_fleet_runs_on_the_imap_mailbox_of_the_sandbox(tmp_path: Path) -> None:
         assert _stop(process) == 0
     assert summary["requests_seen"] == len(load_scenario(DEMO).emails) and summary["automated"] >= 1
     assert unseen == [] and sent >= summary["automated"]
+
+
+def test_graph_directory_devices_and_sms_are_served(tmp_path: Path) -> None:
+    scenario = tmp_path / "scenario"
+    shutil.copytree(DEMO, scenario)
+    reader_app = {"client_id": "reader-app", "permissions": ["User.Read.All"]}
+    (scenario / "graph_apps.json").write_text(json.dumps([reader_app]))
+    process, info = _up_scenario(scenario, tmp_path / "state")
+    try:
+        graph, sms = info["graph"], info["sms"]
+        assert isinstance(graph, dict) and isinstance(sms, dict)
+        [reader] = graph["apps"]
+        assert reader["client_id"] == "reader-app" and reader["client_secret"]
+        with httpx.Client(verify=ssl.create_default_context(cafile=str(info["ca_file"])), trust_env=False) as http:
+            def token(client_id: str, secret: str) -> dict[str, str]:
+                form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret,
+                        "scope": "https://graph.microsoft.com/.default"}
+                reply = http.post(f"{graph['authority']}/{graph['tenant']}/oauth2/v2.0/token", data=form)
+                return {"Authorization": f"Bearer {reply.json()['access_token']}"}
+
+            sesame = token(str(graph["client_id"]), str(graph["client_secret"]))
+            users = http.get(f"{graph['url']}/users", headers=sesame,
+                             params={"$filter": "onPremisesSamAccountName eq 'jdupont'"}).json()["value"]
+            devices = http.get(f"{graph['url']}/deviceManagement/managedDevices", headers=sesame).json()["value"]
+            refused = http.get(f"{graph['url']}/deviceManagement/managedDevices",
+                               headers=token("reader-app", reader["client_secret"]))
+            sent = http.post(f"{sms['url']}/messages", headers={"Authorization": f"Bearer {sms['api_key']}"},
+                             json={"to": "+33611223344", "text": "Code : 1234", "from": "SESAME"})
+            kept = http.get(f"{sms['url']}/messages", headers={"Authorization": f"Bearer {sms['api_key']}"}).json()
+    finally:
+        assert _stop(process) == 0
+    assert [u["userPrincipalName"] for u in users] == ["jdupont@agence.local"]
+    with_mobile = [u for u in load_scenario(DEMO).users if u.mobile]
+    assert len(devices) == len(with_mobile)
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "Authorization_RequestDenied"
+    assert sent.status_code == 201
+    listed = kept if isinstance(kept, list) else kept.get("value", kept.get("messages"))
+    assert [m["to"] for m in listed] == ["+33611223344"]
