@@ -1,95 +1,153 @@
-"""The shared mailbox over Microsoft Graph, with the official ``msgraph-sdk`` and ``azure-identity``.
+"""The shared mailbox over Microsoft Graph, with the official ``msgraph-sdk`` (plumbing in ``graph_client``).
 
-The SDK is asyncio-only while the fleet is synchronous (Celery prefork), so each ``GraphMailbox``
-owns one private event loop in a daemon thread; every call submits a coroutine to it and waits.
-The HTTP client and the token cache therefore live as long as the instance, as the SDK intends.
+Polling is delta-based: ``messages/delta()`` on the inbox, the ``@odata.deltaLink`` kept in memory and, when
+the caller gives a ``DeltaStateStore`` (a small JSON file or Redis), saved after each complete round with the
+messages still pending, so a restarted worker resumes where it was. An expired delta link starts a full round.
 
-TLS trust: ``ca_file`` (a PEM bundle, e.g. the sandbox CA) is trusted by both the token requests
-(``connection_verify``) and the Graph calls (an ``ssl`` context). When ``ca_file`` is None the token
-requests go through ``requests``, which honours ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` from the
-environment, while the Graph calls honour ``SSL_CERT_FILE``/``SSL_CERT_DIR``: keep them consistent.
-An explicit ``ca_file`` is never overridden by those variables.
+A message is *pending* while it is in the inbox, unread and without the processed category. A second copy of
+an Internet Message-ID already seen (a duplicate delivery, under another Graph id) is never pending: the
+de-duplication remembers the last ``remember_message_ids`` Message-IDs (persisted with the state).
+
+Handling a message marks it processed (``ProcessedMarking``): read, a category, and/or a move to a folder.
+``get`` asks for ``internetMessageHeaders``, so the receiving server's ``Authentication-Results`` is in
+``InboundMessage.headers``. ``reply`` answers in the thread (Graph ``reply``), to the named recipient only.
 """
 
 from __future__ import annotations
 
-import asyncio
 import html
+import json
+import os
 import re
-import ssl
 import threading
-from collections.abc import Awaitable, Callable, Coroutine
-from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Any, TypeVar
-from urllib.parse import urlparse
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
 
-import httpx
-from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError, ServiceResponseError
-from azure.identity import ClientSecretCredential
-from kiota_abstractions.api_error import APIError
+import structlog
 from kiota_abstractions.base_request_configuration import RequestConfiguration
-from kiota_authentication_azure.azure_identity_authentication_provider import AzureIdentityAuthenticationProvider
 from msgraph import GraphServiceClient
 from msgraph.generated.models.body_type import BodyType
 from msgraph.generated.models.email_address import EmailAddress
 from msgraph.generated.models.item_body import ItemBody
 from msgraph.generated.models.message import Message
-from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 from msgraph.generated.models.recipient import Recipient
-from msgraph.generated.users.item.mail_folders.item.messages.messages_request_builder import MessagesRequestBuilder
+from msgraph.generated.users.item.mail_folders.item.messages.delta.delta_get_response import DeltaGetResponse
+from msgraph.generated.users.item.mail_folders.item.messages.delta.delta_request_builder import DeltaRequestBuilder
 from msgraph.generated.users.item.messages.item.message_item_request_builder import MessageItemRequestBuilder
+from msgraph.generated.users.item.messages.item.move.move_post_request_body import MovePostRequestBody
 from msgraph.generated.users.item.messages.item.reply.reply_post_request_body import ReplyPostRequestBody
+from msgraph.generated.users.item.send_mail.send_mail_post_request_body import SendMailPostRequestBody
 from msgraph.generated.users.item.user_item_request_builder import UserItemRequestBuilder
-from msgraph.graph_request_adapter import GraphRequestAdapter
-from msgraph.graph_request_adapter import options as graph_default_options
-from msgraph_core import GraphClientFactory
 
-from connectors.errors import (
-    ConnectorError,
-    InvalidRequestError,
-    NotFoundError,
-    PermissionMissingError,
-    ThrottledError,
-    TransientError,
-)
+from connectors.directory import Change
+from connectors.errors import InvalidRequestError, NotFoundError
+from connectors.graph_client import DEFAULT_POLICY, GraphClient, PermissionProbe, TransportWrapper, permission_findings
+from connectors.health import Finding
 from connectors.mailbox import InboundMessage
+from connectors.resilience import RetryPolicy
 
-SYSTEM = "graph"
-EPOCH = "1900-01-01T00:00:00Z"
-GRAPH_SCOPES = ["https://graph.microsoft.com/.default"]
+SYSTEM = "graph_mail"
+log = structlog.get_logger(__name__)
+
 PAGE_SIZE = 25
 MESSAGE_FIELDS = [
     "id", "internetMessageId", "from", "sender", "toRecipients", "subject", "body", "receivedDateTime",
-    "internetMessageHeaders", "isRead", "conversationId",
+    "internetMessageHeaders", "isRead", "conversationId", "categories",
 ]
+DELTA_FIELDS = ["id", "internetMessageId", "receivedDateTime", "isRead", "categories"]
 TEXT_BODY = 'outlook.body-content-type="text"'
+READ_WRITE, SEND = "Mail.ReadWrite", "Mail.Send"
+PROBE_MESSAGE = "AAMkAGsesame-doctor-probe-no-such-message"
 
-T = TypeVar("T")
+
+@dataclass(frozen=True)
+class ProcessedMarking:
+    """How a handled message is marked: read, with ``category`` (None: none), moved to ``move_to`` (None: stays)."""
+
+    category: str | None = "Sésame"
+    move_to: str | None = None
+    mark_read: bool = True
+
+    def __post_init__(self) -> None:
+        if not (self.category or self.move_to or self.mark_read):
+            raise ValueError("a processed message must be marked somehow: a category, a move or read")
 
 
-class _PrivateLoop:
-    """An asyncio loop running in a daemon thread, fed from synchronous callers."""
+class DeltaStateStore(Protocol):
+    """Where the poller keeps its delta link and pending messages between runs (one text value per key)."""
 
-    def __init__(self, name: str) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, name=name, daemon=True)
-        self._thread.start()
+    def load(self, key: str) -> str | None:
+        """The value saved under ``key``, or None."""
+        ...
 
-    def run(self, coro: Coroutine[Any, Any, T], timeout: float) -> T:
-        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+    def save(self, key: str, value: str) -> None:
+        """Replace the value under ``key``."""
+        ...
+
+
+class FileDeltaState:
+    """``DeltaStateStore`` in one small JSON file, rewritten atomically."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+
+    def load(self, key: str) -> str | None:
+        """The value saved under ``key``, or None."""
+        with self._lock:
+            return self._read().get(key)
+
+    def save(self, key: str, value: str) -> None:
+        """Replace the value under ``key``."""
+        with self._lock:
+            data = self._read()
+            data[key] = value
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = self.path.with_name(self.path.name + ".tmp")
+            temporary.write_text(json.dumps(data), encoding="utf-8")
+            os.replace(temporary, self.path)
+
+    def _read(self) -> dict[str, str]:
         try:
-            return future.result(timeout)
-        except FutureTimeout:
-            future.cancel()
-            raise
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
-    def stop(self) -> None:
-        if self.loop.is_closed():
-            return
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(timeout=5)
-        if not self._thread.is_alive():
-            self.loop.close()
+
+class RedisLike(Protocol):
+    """The two calls ``RedisDeltaState`` makes (``redis.Redis`` has them)."""
+
+    def get(self, name: str) -> Any: ...
+
+    def set(self, name: str, value: str) -> Any: ...
+
+
+class RedisDeltaState:
+    """``DeltaStateStore`` in Redis, under ``prefix`` + key, with a client the caller provides."""
+
+    def __init__(self, redis: RedisLike, prefix: str = "sesame:graph-mail:") -> None:
+        self._redis = redis
+        self._prefix = prefix
+
+    def load(self, key: str) -> str | None:
+        """The value saved under ``key``, or None."""
+        value = self._redis.get(self._prefix + key)
+        return value.decode() if isinstance(value, bytes) else value
+
+    def save(self, key: str, value: str) -> None:
+        """Replace the value under ``key``."""
+        self._redis.set(self._prefix + key, value)
+
+
+@dataclass
+class _Pending:
+    received: str
+    internet_message_id: str
+    categories: list[str] = field(default_factory=list)
 
 
 class GraphMailbox:
@@ -110,79 +168,256 @@ class GraphMailbox:
         mailbox: str,
         ca_file: str | None = None,
         timeout: float = 30.0,
+        policy: RetryPolicy = DEFAULT_POLICY,
+        processed: ProcessedMarking = ProcessedMarking(),
+        state: DeltaStateStore | None = None,
+        remember_message_ids: int = 10_000,
+        wrap_transport: TransportWrapper | None = None,
     ) -> None:
-        for name, url in (("graph_url", graph_url), ("authority", authority)):
-            parsed = urlparse(url)
-            if parsed.scheme != "https" or not parsed.hostname:
-                raise ValueError(f"{name} must be an https:// URL (Entra ID and the SDK refuse others), got {url!r}")
-        self.address = mailbox
-        self._graph_url = graph_url.rstrip("/")
-        self._client_id = client_id
-        self._tenant = tenant
-        self._timeout = timeout
-        verify_kwargs: dict[str, Any] = {"connection_verify": ca_file} if ca_file else {}
-        # MSAL's first call is instance discovery at login.microsoftonline.com unless disabled:
-        # wrong for sovereign clouds, private authorities and offline sandboxes alike.
-        self._credential = ClientSecretCredential(
-            tenant,
-            client_id,
-            client_secret,
-            authority=authority,
-            disable_instance_discovery=True,
-            connection_timeout=timeout,
-            read_timeout=timeout,
-            **verify_kwargs,
-        )
-        host = urlparse(self._graph_url).hostname or ""
-        # A non-empty allowed_hosts keeps the bearer token from following a link to any other host.
-        auth = AzureIdentityAuthenticationProvider(self._credential, scopes=GRAPH_SCOPES, allowed_hosts=[host])
-        verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca_file) if ca_file else True
-        # Kept to close it ourselves: msgraph-core's AsyncGraphTransport does not pass aclose() on,
-        # so closing the client alone leaves TLS connections open until the process exits.
-        self._transport = httpx.AsyncHTTPTransport(verify=verify)
-        http = GraphClientFactory.create_with_default_middleware(
-            client=httpx.AsyncClient(transport=self._transport, timeout=httpx.Timeout(timeout)),
-            options=graph_default_options,
-        )
-        adapter = GraphRequestAdapter(auth, client=http)
-        adapter.base_url = self._graph_url
-        self._http = http
-        self._client = GraphServiceClient(request_adapter=adapter)
-        self._loop = _PrivateLoop(name=f"graph-mailbox-{mailbox}")
+        self.address = mailbox.lower()
+        self.processed = processed
+        self._client = GraphClient(graph_url=graph_url, authority=authority, tenant=tenant, client_id=client_id,
+                                   client_secret=client_secret, system=SYSTEM, ca_file=ca_file, timeout=timeout,
+                                   policy=policy, wrap_transport=wrap_transport)
+        self._state = state
+        self._remember = remember_message_ids
+        self._lock = threading.RLock()
+        self._delta_link: str | None = None
+        self._pending: dict[str, _Pending] = {}
+        # Internet Message-ID -> Graph id of its first copy, oldest first (bounded).
+        self._seen: OrderedDict[str, str] = OrderedDict()
+        self._load_state()
 
     # ----- Mailbox ------------------------------------------------------------------------------
 
     def list_unread(self, limit: int = 50) -> list[str]:
-        """Ids of unread messages in the inbox, oldest first, following ``@odata.nextLink``."""
-        return self._call(lambda: self._list_unread(limit), "list unread messages")
+        """Ids of pending messages (unread, not processed, no duplicates), oldest first, after a delta poll."""
+        self.poll()
+        with self._lock:
+            ordered = sorted(self._pending.items(), key=lambda item: (item[1].received, item[0]))
+            return [message_id for message_id, _ in ordered[: max(0, limit)]]
 
     def get(self, message_id: str) -> InboundMessage:
         """The whole message with its Internet headers and a plain-text body."""
-        return self._call(lambda: self._get(message_id), f"read message {message_id}")
+        query = MessageItemRequestBuilder.MessageItemRequestBuilderGetQueryParameters(select=MESSAGE_FIELDS)
+        config = RequestConfiguration(query_parameters=query)
+        config.headers.add("Prefer", TEXT_BODY)
+
+        async def work(sdk: GraphServiceClient) -> Message:
+            message = await self._user(sdk).messages.by_message_id(message_id).get(config)
+            if message is None:
+                raise NotFoundError(f"Graph returned no body for message {message_id}", system=SYSTEM)
+            return message
+
+        message = self._client.call("get", work, action=f"read message {message_id} in {self.address}",
+                                    needs=[READ_WRITE])
+        with self._lock:
+            if message_id in self._pending:
+                self._pending[message_id].categories = list(message.categories or [])
+        return _inbound(message)
 
     def reply(self, message_id: str, body_text: str, *, to: str) -> None:
-        """Answer ``message_id`` in plain text to ``to`` only: a plain Graph reply would follow Reply-To."""
+        """Answer ``message_id`` in its thread, in plain text, to ``to`` only: Graph's reply alone follows Reply-To.
+
+        A write that cannot be undone: retried only when Graph refused it before doing anything (throttled).
+        """
         body = ReplyPostRequestBody(message=Message(
             to_recipients=[Recipient(email_address=EmailAddress(address=to))],
             body=ItemBody(content_type=BodyType.Text, content=body_text),
         ))
-        self._call(lambda: self._message(message_id).reply.post(body), f"reply to message {message_id}")
+
+        async def work(sdk: GraphServiceClient) -> None:
+            await self._user(sdk).messages.by_message_id(message_id).reply.post(body)
+
+        self._client.call("reply", work, action=f"reply to message {message_id} in {self.address}", write=True,
+                          needs=[SEND])
 
     def mark_read(self, message_id: str) -> None:
-        """Flag the message as read so the poller skips it."""
-        self._call(lambda: self._message(message_id).patch(Message(is_read=True)), f"mark message {message_id} read")
+        """Mark the message processed (``ProcessedMarking``) so the poller skips it."""
+        self.mark_processed(message_id)
+
+    def mark_processed(self, message_id: str, *, dry_run: bool = False) -> Change:
+        """Mark read and/or categorise, then move if configured; returns the change (none made in dry run)."""
+        marking = self.processed
+        categories = self._categories(message_id)
+        before = {"isRead": "false" if message_id in self._pending else "?", "categories": ",".join(categories)}
+        missing = bool(marking.category) and marking.category not in categories
+        wanted = [*categories, marking.category] if missing and marking.category else categories
+        after = {"isRead": "true" if marking.mark_read else before["isRead"], "categories": ",".join(wanted)}
+        if marking.move_to:
+            after["folder"] = marking.move_to
+        if dry_run:
+            return Change(action="mark_processed", target=message_id, before=before, after=after, dry_run=True)
+        update = Message(categories=wanted) if marking.category else Message()
+        if marking.mark_read:
+            update.is_read = True
+
+        async def patch(sdk: GraphServiceClient) -> None:
+            await self._user(sdk).messages.by_message_id(message_id).patch(update)
+
+        # Setting absolute values is idempotent: a retry after a lost answer changes nothing more.
+        self._client.call("mark_processed", patch, action=f"mark message {message_id} processed in {self.address}",
+                          needs=[READ_WRITE])
+        if marking.move_to:
+            destination = MovePostRequestBody(destination_id=marking.move_to)
+
+            async def move(sdk: GraphServiceClient) -> None:
+                await self._user(sdk).messages.by_message_id(message_id).move.post(destination)
+
+            # Not idempotent (the message gets a new id): retried only when refused before anything was done.
+            self._client.call("move", move, action=f"move message {message_id} to {marking.move_to}", write=True,
+                              needs=[READ_WRITE])
+        with self._lock:
+            self._pending.pop(message_id, None)
+        self._save_state()
+        return Change(action="mark_processed", target=message_id, before=before, after=after)
+
+    def _categories(self, message_id: str) -> list[str]:
+        with self._lock:
+            pending = self._pending.get(message_id)
+            if pending is not None:
+                return list(pending.categories)
+        query = MessageItemRequestBuilder.MessageItemRequestBuilderGetQueryParameters(select=["id", "categories"])
+
+        async def work(sdk: GraphServiceClient) -> list[str]:
+            found = await self._user(sdk).messages.by_message_id(message_id).get(
+                RequestConfiguration(query_parameters=query))
+            return list(found.categories or []) if found else []
+
+        return self._client.call("get_categories", work, action=f"read the categories of message {message_id}",
+                                 needs=[READ_WRITE])
+
+    # ----- delta polling ------------------------------------------------------------------------
+
+    def poll(self) -> list[str]:
+        """One delta round: new pending messages' ids (duplicates left out); the delta link is kept and saved."""
+        with self._lock:
+            link = self._delta_link
+        full = link is None
+        try:
+            items, delta_link = self._delta_round(link)
+        except (InvalidRequestError, NotFoundError) as exc:
+            if link is None:
+                raise
+            # An expired or unknown delta token (Graph: 410 Gone / SyncStateNotFound): start a full round.
+            log.warning("graph_mail.delta_reset", system=SYSTEM, mailbox=self.address, error=type(exc).__name__,
+                        request_id=exc.request_id)
+            items, delta_link, full = *self._delta_round(None), True
+        new = self._apply(items, full=full)
+        with self._lock:
+            self._delta_link = delta_link
+        self._save_state()
+        return new
+
+    def _delta_round(self, link: str | None) -> tuple[list[Message], str | None]:
+        items: list[Message] = []
+        while True:
+            page = self._client.call("delta", self._delta_page(link),
+                                     action=f"read the changes of the inbox of {self.address}", needs=[READ_WRITE])
+            if page is None:
+                return items, link
+            items += list(page.value or [])
+            if page.odata_next_link:
+                link = page.odata_next_link
+                continue
+            return items, page.odata_delta_link or link
+
+    def _delta_page(self, link: str | None) -> Callable[[GraphServiceClient], Awaitable[DeltaGetResponse | None]]:
+        query = DeltaRequestBuilder.DeltaRequestBuilderGetQueryParameters(select=DELTA_FIELDS)
+
+        async def page(sdk: GraphServiceClient) -> DeltaGetResponse | None:
+            delta = self._user(sdk).mail_folders.by_mail_folder_id("inbox").messages.delta
+            if link is not None:
+                return await delta.with_url(link).get()
+            config = RequestConfiguration(query_parameters=query)
+            config.headers.add("Prefer", f"odata.maxpagesize={PAGE_SIZE}")
+            return await delta.get(config)
+
+        return page
+
+    def _apply(self, items: list[Message], *, full: bool) -> list[str]:
+        """Fold a round's changes into the pending set; a full round replaces it."""
+        new: list[str] = []
+        marker = self.processed.category
+        with self._lock:
+            if full:
+                previous, self._pending = self._pending, {}
+            else:
+                previous = {}
+            for item in sorted(items, key=lambda m: (str(m.received_date_time or ""), m.id or "")):
+                message_id = item.id or ""
+                if "@removed" in (item.additional_data or {}):
+                    self._pending.pop(message_id, None)
+                    continue
+                handled = bool(item.is_read) or (marker is not None and marker in (item.categories or []))
+                if handled:
+                    self._pending.pop(message_id, None)
+                    continue
+                imid = item.internet_message_id or message_id
+                first = self._seen.get(imid)
+                if first is not None and first != message_id:
+                    log.info("graph_mail.duplicate", system=SYSTEM, mailbox=self.address, message=message_id)
+                    continue
+                if first is None:
+                    self._seen[imid] = message_id
+                    while len(self._seen) > self._remember:
+                        self._seen.popitem(last=False)
+                if message_id not in self._pending and message_id not in previous:
+                    new.append(message_id)
+                received = item.received_date_time.isoformat() if item.received_date_time else ""
+                self._pending[message_id] = _Pending(received, imid, list(item.categories or []))
+        return new
+
+    # ----- state --------------------------------------------------------------------------------
+
+    def _load_state(self) -> None:
+        if self._state is None:
+            return
+        raw = self._state.load(self.address)
+        if not raw:
+            return
+        try:
+            data = json.loads(raw)
+            self._delta_link = data.get("delta_link")
+            self._pending = {k: _Pending(*v) for k, v in data.get("pending", {}).items()}
+            self._seen = OrderedDict((str(a), str(b)) for a, b in data.get("seen", []))
+        except (ValueError, TypeError, AttributeError) as exc:
+            log.warning("graph_mail.state_unreadable", system=SYSTEM, mailbox=self.address, error=type(exc).__name__)
+            self._delta_link, self._pending, self._seen = None, {}, OrderedDict()
+
+    def _save_state(self) -> None:
+        if self._state is None:
+            return
+        with self._lock:
+            data = {
+                "delta_link": self._delta_link,
+                "pending": {k: [p.received, p.internet_message_id, p.categories] for k, p in self._pending.items()},
+                "seen": [[a, b] for a, b in self._seen.items()],
+            }
+        self._state.save(self.address, json.dumps(data))
+
+    # ----- operations ---------------------------------------------------------------------------
+
+    def doctor(self) -> list[Finding]:
+        """Token obtained; ``Mail.ReadWrite`` and ``Mail.Send`` held on this mailbox."""
+        address = self.address
+
+        async def read_write(sdk: GraphServiceClient) -> None:
+            # A change to a message that does not exist: 403 without the permission, 404 with it.
+            await sdk.users.by_user_id(address).messages.by_message_id(PROBE_MESSAGE).patch(Message(is_read=True))
+
+        async def send(sdk: GraphServiceClient) -> None:
+            # A message without recipients: 403 without the permission, 400 (nothing sent) with it.
+            await sdk.users.by_user_id(address).send_mail.post(SendMailPostRequestBody(message=Message()))
+
+        return permission_findings(self._client, [
+            PermissionProbe("read and mark messages", READ_WRITE, read_write),
+            PermissionProbe("reply", SEND, send),
+        ])
 
     def close(self) -> None:
         """Close the HTTP client and the credential, and stop the private loop."""
-        try:
-            self._loop.run(self._close_http(), self._timeout)
-        finally:
-            self._credential.close()
-            self._loop.stop()
-
-    async def _close_http(self) -> None:
-        await self._http.aclose()
-        await self._transport.aclose()
+        self._client.close()
 
     def __enter__(self) -> GraphMailbox:
         return self
@@ -190,116 +425,8 @@ class GraphMailbox:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    # ----- Graph calls --------------------------------------------------------------------------
-
-    def _user(self) -> UserItemRequestBuilder:
-        return self._client.users.by_user_id(self.address)
-
-    def _message(self, message_id: str) -> MessageItemRequestBuilder:
-        return self._user().messages.by_message_id(message_id)
-
-    async def _list_unread(self, limit: int) -> list[str]:
-        query = MessagesRequestBuilder.MessagesRequestBuilderGetQueryParameters(
-            # Exchange refuses an $orderby whose property does not lead the $filter (InefficientFilter).
-            filter=f"receivedDateTime ge {EPOCH} and isRead eq false",
-            orderby=["receivedDateTime asc"],
-            select=["id"],
-            top=max(1, min(limit, PAGE_SIZE)),
-        )
-        inbox = self._user().mail_folders.by_mail_folder_id("inbox").messages
-        page = await inbox.get(RequestConfiguration(query_parameters=query))
-        ids: list[str] = []
-        while page is not None:
-            ids.extend(m.id for m in page.value or [] if m.id)
-            link = page.odata_next_link
-            if len(ids) >= limit or not link:
-                break
-            page = await inbox.with_url(link).get()
-        return ids[:limit]
-
-    async def _get(self, message_id: str) -> InboundMessage:
-        config: RequestConfiguration[MessageItemRequestBuilder.MessageItemRequestBuilderGetQueryParameters] = (
-            RequestConfiguration(
-                query_parameters=MessageItemRequestBuilder.MessageItemRequestBuilderGetQueryParameters(
-                    select=MESSAGE_FIELDS
-                )
-            )
-        )
-        config.headers.add("Prefer", TEXT_BODY)
-        message = await self._message(message_id).get(config)
-        if message is None:
-            raise NotFoundError(f"Graph returned no body for message {message_id}", system=SYSTEM)
-        return _inbound(message)
-
-    # ----- plumbing -----------------------------------------------------------------------------
-
-    def _call(self, work: Callable[[], Awaitable[T]], action: str) -> T:
-        async def run() -> T:
-            return await work()
-
-        try:
-            # Retries with Retry-After happen inside the SDK: leave room for them.
-            return self._loop.run(run(), self._timeout * 4)
-        except FutureTimeout as exc:
-            raise TransientError(f"Graph did not answer in time to {action} in {self.address}", system=SYSTEM) from exc
-        except APIError as exc:
-            raise _mapped(exc, action, self.address) from exc
-        except ClientAuthenticationError as exc:
-            raise PermissionMissingError(
-                f"Entra ID refused the credentials of app {self._client_id} in tenant {self._tenant} "
-                f"(needed to {action}): {_first_line(exc.message)}. Check the client id and secret.",
-                system=SYSTEM,
-            ) from exc
-        except (ServiceRequestError, ServiceResponseError, httpx.TransportError) as exc:
-            raise TransientError(
-                f"Graph or Entra ID unreachable while trying to {action}: {type(exc).__name__}: {exc}",
-                system=SYSTEM,
-            ) from exc
-
-
-def _first_line(text: str | None) -> str:
-    return (text or "").strip().splitlines()[0] if (text or "").strip() else "no reason given"
-
-
-def _header(exc: APIError, name: str) -> str | None:
-    headers = exc.response_headers
-    if headers is None:
-        return None
-    value = headers.get(name)
-    if isinstance(value, set | list | tuple):
-        return next(iter(value), None)
-    return str(value) if value else None
-
-
-def _mapped(exc: APIError, action: str, mailbox: str) -> ConnectorError:
-    """Translate an SDK error into the connector taxonomy, keeping Graph's request id for the audit."""
-    status = exc.response_status_code or 0
-    code, detail, request_id = "", exc.message or "", _header(exc, "request-id")
-    if isinstance(exc, ODataError) and exc.error is not None:
-        code, detail = exc.error.code or "", exc.error.message or detail
-        if exc.error.inner_error is not None and exc.error.inner_error.request_id:
-            request_id = exc.error.inner_error.request_id
-    text = f"Graph refused to {action} in {mailbox}: {code or 'HTTP ' + str(status)}: {detail}".rstrip(": ")
-    if status in (401, 403):
-        return PermissionMissingError(
-            text + " (the app registration needs the Mail.ReadWrite and Mail.Send application permissions, "
-            "granted by an admin, or an application access policy covering this mailbox)",
-            system=SYSTEM,
-            request_id=request_id,
-        )
-    if status == 404:
-        return NotFoundError(text, system=SYSTEM, request_id=request_id)
-    if status == 429:
-        retry_after = _header(exc, "Retry-After")
-        return ThrottledError(
-            text,
-            retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None,
-            system=SYSTEM,
-            request_id=request_id,
-        )
-    if status >= 500 or status == 0:
-        return TransientError(text, system=SYSTEM, request_id=request_id)
-    return InvalidRequestError(text, system=SYSTEM, request_id=request_id)
+    def _user(self, sdk: GraphServiceClient) -> UserItemRequestBuilder:
+        return sdk.users.by_user_id(self.address)
 
 
 def _address(recipient: Any) -> tuple[str, str]:

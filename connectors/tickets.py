@@ -63,3 +63,67 @@ class TicketSystem(Protocol):
     def close(self) -> None:
         """Release connections."""
         ...
+
+
+@dataclass(frozen=True)
+class TicketChange:
+    """A write the connector made, or would make in dry run; ``before``/``after`` feed the audit."""
+
+    action: str
+    target: str
+    before: dict[str, str]
+    after: dict[str, str]
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class QueuedTicket:
+    """A ticket waiting in an assignment group, with only what intake needs."""
+
+    ref: TicketRef
+    short_description: str
+    description: str
+    caller_id: str
+    contact_type: str
+    state: str
+    correlation_id: str
+    updated_on: str  # sys_updated_on, UTC 'YYYY-MM-DD HH:MM:SS'
+    mod_count: int  # sys_mod_count: with sys_id, the version de-duplicated across polls
+
+
+@dataclass(frozen=True)
+class QueueBatch:
+    """One poll: the tickets new to us, and the watermark to give the next poll."""
+
+    tickets: tuple[QueuedTicket, ...]
+    watermark: str | None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A ticket this worker holds: the lease token, also written on the ticket, and when the lease ends."""
+
+    ticket: TicketRef
+    worker_id: str
+    token: str
+    expires_at: float  # UNIX time
+
+
+class TicketQueue(Protocol):
+    """Tickets opened by people in ServiceNow and assigned to the automation's group."""
+
+    def poll_queue(self, group: str, *, since_watermark: str | None) -> QueueBatch:
+        """Waiting, unassigned tickets of ``group`` changed since the watermark, each version handed out once."""
+        ...
+
+    def claim(self, ticket: TicketRef, worker_id: str) -> Claim | None:
+        """Take the ticket for this worker, or None when someone else has it."""
+        ...
+
+    def still_ours(self, claim: Claim) -> bool:
+        """Re-read the ticket: True while it carries our claim token; check before every side effect."""
+        ...
+
+    def release(self, claim: Claim) -> None:
+        """Give the lease back (the ticket stays as it is)."""
+        ...

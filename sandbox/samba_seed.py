@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import re
 import ssl
+import struct
+import subprocess
 from collections.abc import Iterable, Sequence
 
 import ldap3
@@ -171,3 +173,54 @@ def seed_directory(dc: SambaDC, users: Sequence[DirectoryUser], ous: Iterable[st
     finally:
         connection.unbind()
     return passwords
+
+
+# Rights the bot needs on user objects below a partner OU (security note §3.1), as object ACEs inherited by users.
+USER_CLASS = "bf967aba-0de6-11d0-a285-00aa003049e2"
+RESET_PASSWORD = "00299570-246d-11d0-a768-00aa006e0529"
+PWD_LAST_SET = "bf967a0a-0de6-11d0-a285-00aa003049e2"
+LOCKOUT_TIME = "28630ebf-41d5-11d1-a9c1-0000f80367c1"
+BOT_RIGHTS = ("reset", "pwdLastSet", "lockoutTime")
+
+
+def object_sid(connection: ldap3.Connection, dn: str) -> str:
+    """The ``S-1-5-…`` form of ``dn``'s objectSid."""
+    connection.search(dn, "(objectClass=*)", ldap3.BASE, attributes=["objectSid"])
+    raw = connection.response[0]["attributes"]["objectSid"]
+    raw = raw[0] if isinstance(raw, list) else raw
+    if isinstance(raw, str):
+        return raw  # ldap3 with schema already formats it
+    count = raw[1]
+    subs = struct.unpack(f"<{count}I", raw[8 : 8 + 4 * count])
+    return f"S-{raw[0]}-{int.from_bytes(raw[2:8], 'big')}" + "".join(f"-{sub}" for sub in subs)
+
+
+def delegate(dc: SambaDC, ou: str, sid: str, *rights: str) -> None:
+    """Grant ``sid`` the named rights on the users below ``ou``, as an AD admin's ``dsacls`` would."""
+    aces = {
+        "reset": f"(OA;CIIO;CR;{RESET_PASSWORD};{USER_CLASS};{sid})",
+        "pwdLastSet": f"(OA;CIIO;RPWP;{PWD_LAST_SET};{USER_CLASS};{sid})",
+        "lockoutTime": f"(OA;CIIO;RPWP;{LOCKOUT_TIME};{USER_CLASS};{sid})",
+    }
+    for right in rights:
+        subprocess.run(["samba-tool", "dsacl", "set", "-s", str(dc.smb_conf), f"--objectdn={ou}",
+                        f"--sddl={aces[right]}"], check=True, capture_output=True, timeout=60)
+
+
+def create_bot_account(dc: SambaDC, ous: Iterable[str], sam: str = "svc-sesame") -> tuple[str, str]:
+    """A least-privilege service account for Sésame: a plain user holding only ``BOT_RIGHTS`` below ``ous``.
+
+    Returns its UPN and password. This is the delegation the setup guide describes, done on the sandbox DC.
+    """
+    password = generate_password()
+    connection = admin_connection(dc)
+    try:
+        dn = create_user(dc, connection, DirectoryUser(sam=sam, upn="", mail="", given_name="Sésame",
+                                                       surname="Service", org_id="", ou=""), f"CN=Users,{dc.base_dn}",
+                         password)
+        sid = object_sid(connection, dn)
+    finally:
+        connection.unbind()
+    for ou in dict.fromkeys(absolute_dn(ou, dc.base_dn) for ou in ous):
+        delegate(dc, ou, sid, *BOT_RIGHTS)
+    return f"{sam}@{dc.realm.lower()}", password

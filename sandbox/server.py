@@ -33,6 +33,7 @@ from sandbox.https import BackgroundServer
 from sandbox.mail import MailServers
 from sandbox.samba import LDAPS_PORT, SambaDC, realm_from_ous, samba_unavailable_reason, seed_directory
 from sandbox.samba_dc import port_in_use
+from sandbox.samba_seed import create_bot_account
 from sandbox.scenario import Scenario, load_scenario
 from sandbox.servicenow import AttachmentStore, OAuthClient, TableStore, build_app, seed_store
 from sandbox.servicenow.faults import FaultMiddleware, FaultPlan
@@ -147,8 +148,8 @@ class Sandbox:
         directory: dict[str, Any]
         directory_note: str | None = None
         if ad is not None:
-            directory = {"kind": "ldap", **{k: ad[k] for k in ("url", "bind_dn", "password", "base_dn", "ca_file",
-                                                                "tls_server_name")}}
+            directory = {"kind": "ldap", **{k: ad[k] for k in ("url", "base_dn", "ca_file", "tls_server_name")},
+                         **ad.pop("bot")}
         else:
             store = (DirectoryStore.load(state / "directory.json", persist_to=state / "directory.json")
                      if (state / "directory.json").is_file()
@@ -219,8 +220,12 @@ class Sandbox:
         if fresh:
             # Sandbox users' passwords let an operator try a bind by hand; they are sandbox-only secrets.
             _private_json(state / "ad-passwords.json", seed_directory(dc, scenario.users, ous))
+            # Sésame itself binds as a delegated account holding only the rights the setup guide lists.
+            upn, password = create_bot_account(dc, [p.ou for p in scenario.partners])
+            _private_json(state / "ad-bot.json", {"bind_dn": upn, "password": password})
+        bot = json.loads((state / "ad-bot.json").read_text(encoding="utf-8"))
         return {"url": dc.url, "bind_dn": dc.bind_dn, "password": dc.password, "base_dn": dc.base_dn,
-                "ca_file": dc.ca_file, "tls_server_name": dc.host_name}
+                "ca_file": dc.ca_file, "tls_server_name": dc.host_name, "bot": bot}
 
     def _write_config(self, info: dict[str, Any], directory: dict[str, Any], state: Path, tls: TlsFiles) -> None:
         imap, smtp = info["imap"], info["smtp"]
@@ -232,6 +237,8 @@ class Sandbox:
                      "user": imap["user"], "password": imap["password"], "use_tls": True,
                      "ca_file": str(tls.ca_file)},
             "mailbox": {"kind": self.mailbox_kind, "address": info["mailbox"], "poll_interval_seconds": 2},
+            "sms": {"url": f"{info['sms']['url']}/messages", "check_url": f"{info['sms']['url']}/messages",
+                    "auth_scheme": "bearer", "api_key": info["sms"]["api_key"], "ca_file": str(tls.ca_file)},
             "directory": {k: v for k, v in directory.items() if v is not None},
             "partners_file": str(state / "partners.json"),
             "ledger_url": f"sqlite:///{state / 'ledger.db'}",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from connectors.directory import Account, Change
+from connectors.directory import Account, Change, Lookup
 from connectors.errors import NotFoundError
+from connectors.health import Finding
 from connectors.tickets import Closure, NewIncident, TicketRef
 
 
@@ -47,15 +49,25 @@ class FakeTickets:
 
 
 class FakeDirectory:
-    """Accounts by DN; ``unlock`` clears the flag like AD would."""
+    """Accounts by DN; ``unlock`` clears the flag and ``reset_password`` sets must-change, like AD would."""
 
     def __init__(self, accounts: list[Account]) -> None:
         self.accounts = {a.dn: a for a in accounts}
         self.writes: list[Change] = []
+        # DN -> the last password set, so a test can check it reached the directory (never in a Change).
+        self.passwords: dict[str, str] = {}
 
     def find_accounts(self, login: str) -> list[Account]:
         wanted = login.lower()
         return [a for a in self.accounts.values() if wanted in {a.sam.lower(), a.upn.lower(), (a.mail or "").lower()}]
+
+    def find_by_display_name(self, name: str) -> list[Account]:
+        wanted = name.strip().lower()
+        return [a for a in self.accounts.values() if wanted and a.display_name.lower() == wanted]
+
+    def look_up(self, identifier: str) -> Lookup:
+        found = {a.dn: a for a in [*self.find_accounts(identifier), *self.find_by_display_name(identifier)]}
+        return Lookup(identifier, tuple(found[dn] for dn in sorted(found)))
 
     def read_account(self, dn: str) -> Account:
         if dn not in self.accounts:
@@ -68,6 +80,21 @@ class FakeDirectory:
             self.accounts[account.dn] = replace(account, locked=False)
             self.writes.append(change)
         return change
+
+    def reset_password(
+        self, account: Account, new_password: str, *, must_change: bool = True, dry_run: bool = False
+    ) -> Change:
+        before = {"mustChangePassword": str(account.must_change_password).lower()}
+        after = {"passwordReset": "true", "mustChangePassword": str(must_change).lower()}
+        change = Change("reset_password", account.dn, before, after, dry_run)
+        if not dry_run:
+            self.accounts[account.dn] = replace(account, must_change_password=must_change)
+            self.passwords[account.dn] = new_password
+            self.writes.append(change)
+        return change
+
+    def doctor(self, partner_ous: Sequence[str] = ()) -> list[Finding]:
+        return [Finding("fake", f"rights in {ou}", True, "fake directory") for ou in partner_ous]
 
     def close(self) -> None:
         pass

@@ -150,6 +150,20 @@ def run(config_path: Path, until_idle: bool, no_beat: bool, concurrency: int, ti
         click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
 
 
+@main.command("doctor")
+@CONFIG_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as a JSON list instead of lines.")
+def doctor(config_path: Path, as_json: bool) -> None:
+    """Check every configured system: reachable, authenticated, holding exactly the permissions needed."""
+    from workers.doctor import exit_code, findings_json, format_findings, run_doctor
+    from workers.runtime import configure_logging
+
+    configure_logging("WARNING")  # connector logs go to stderr, so --json output stays clean
+    findings = run_doctor(_settings(config_path))
+    click.echo(findings_json(findings) if as_json else format_findings(findings))
+    raise SystemExit(exit_code(findings))
+
+
 @main.command("demo")
 @click.option("--scenario", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
               help="Scenario to run instead of the built-in one.")

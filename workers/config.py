@@ -37,6 +37,12 @@ class ServiceNowSettings(Section):
     password: SecretStr = Field(description="Integration user password; set SESAME_SERVICENOW_PASSWORD")
     ca_file: Path | None = Field(None, description="PEM file of the CA to trust instead of the system's")
     timeout_seconds: float = Field(30.0, gt=0, description="Timeout of every call")
+    retry_attempts: int = Field(4, ge=1, le=20, description="Attempts of a call on transient or throttled errors")
+    retry_deadline_seconds: float = Field(60.0, gt=0, description="Give up a call (all attempts) after this long")
+    claim_ttl_seconds: float = Field(300.0, gt=0, description="Lease of a worker's claim on a queued ticket")
+    poll_overlap_seconds: float = Field(5.0, ge=0, description="Overlap of queue polls on sys_updated_on")
+    poll_limit: int = Field(100, gt=0, le=1000, description="Tickets read per queue poll")
+    lookup_ttl_seconds: float = Field(3600.0, ge=0, description="Cache of groups, close codes, KB articles, tags")
 
     @field_validator("url")
     @classmethod
@@ -56,6 +62,11 @@ class GraphSettings(Section):
     client_secret: SecretStr = Field(description="Client secret; set SESAME_GRAPH_CLIENT_SECRET")
     ca_file: Path | None = Field(None, description="PEM file of the CA to trust instead of the system's")
     timeout_seconds: float = Field(30.0, gt=0, description="Timeout of every call")
+    retry_attempts: int = Field(4, ge=1, le=20, description="Attempts of a call on transient or throttled errors")
+    retry_deadline_seconds: float = Field(120.0, gt=0, description="Give up a call (all attempts) after this long")
+    mail_processed_category: str | None = Field("Sésame", description="Category put on handled messages (or null)")
+    mail_processed_move_to: str | None = Field(None, description="Folder handled messages are moved to (or null)")
+    mail_mark_read: bool = Field(True, description="Mark handled messages read")
 
 
 class ImapSettings(Section):
@@ -70,6 +81,8 @@ class ImapSettings(Section):
     use_tls: bool = Field(True, description="IMAPS and SMTP STARTTLS; false only for a loopback sandbox")
     ca_file: Path | None = Field(None, description="PEM file of the CA to trust instead of the system's")
     folder: str = Field("INBOX", description="Folder polled for requests")
+    idle: bool = Field(True, description="Wait for new mail with IMAP IDLE when the server offers it")
+    poll_seconds: float = Field(10.0, gt=0, description="Polling interval when IDLE is not available")
     sent_folder: str = Field("Sent", description="Folder a copy of each reply is saved to")
     timeout_seconds: float = Field(30.0, gt=0, description="Timeout of every call")
 
@@ -105,6 +118,24 @@ class DirectorySettings(Section):
     timeout_seconds: float = Field(10.0, gt=0, description="Timeout of every call")
 
 
+class SmsSettings(Section):
+    """The SMS gateway for the out-of-band half of temporary passwords (a generic HTTP JSON API)."""
+
+    url: str = Field(description="Send endpoint (POST), https, e.g. https://sms.example.com/v1/messages")
+    auth_scheme: Literal["bearer", "basic", "header"] = Field("bearer", description="How the key is sent")
+    api_key: SecretStr = Field(description="Gateway API key (basic: the password); set SESAME_SMS_API_KEY")
+    auth_user: str | None = Field(None, description="User name for auth_scheme 'basic'")
+    auth_header: str = Field("X-API-Key", description="Header name for auth_scheme 'header'")
+    body_template: str = Field('{"to": "{to}", "text": "{text}", "from": "{sender}"}',
+                               description="JSON body; placeholders {to}, {text}, {sender} only")
+    sender: str = Field("SESAME", description="Sender id or number")
+    check_url: str | None = Field(None, description="Harmless GET used by sesame doctor to verify the key")
+    id_field: str = Field("id", description="Dotted path of the message id in the gateway's answer")
+    status_field: str = Field("status", description="Dotted path of the status in the gateway's answer")
+    ca_file: Path | None = Field(None, description="PEM file of the CA to trust instead of the system's")
+    timeout_seconds: float = Field(10.0, gt=0, description="Timeout of every call")
+
+
 class DeskSettings(Section):
     """How the service desk is organised in ServiceNow and how the automation closes tickets."""
 
@@ -123,6 +154,7 @@ class Settings(Section):
     imap: ImapSettings | None = None
     mailbox: MailboxSettings
     directory: DirectorySettings
+    sms: SmsSettings | None = None
     desk: DeskSettings = DeskSettings()
     partners_file: Path = Field(description="Registry of partner organisations (JSON or YAML list)")
     playbooks_dir: Path = Field(DEFAULT_PLAYBOOKS, description="Directory of YAML playbooks and templates")
@@ -134,7 +166,7 @@ class Settings(Section):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level")
 
 
-SECTIONS = ("servicenow", "graph", "imap", "mailbox", "directory", "desk")
+SECTIONS = ("servicenow", "graph", "imap", "mailbox", "directory", "sms", "desk")
 
 
 def _env_overrides(data: dict[str, Any], environ: Mapping[str, str]) -> None:
@@ -167,6 +199,8 @@ def _resolve_relative(settings: Settings, base: Path) -> Settings:
         settings.graph.ca_file = fix(settings.graph.ca_file)
     if settings.imap is not None:
         settings.imap.ca_file = fix(settings.imap.ca_file)
+    if settings.sms is not None:
+        settings.sms.ca_file = fix(settings.sms.ca_file)
     settings.directory.ca_file = fix(settings.directory.ca_file)
     return settings
 

@@ -6,7 +6,9 @@ import logging
 import sys
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
+import redis
 import structlog
 
 from automations.handling import DeskPolicy, RequestHandler
@@ -20,8 +22,15 @@ from automations.understanding import UnknownUnderstanderError, get_understander
 from connectors.directory import Directory
 from connectors.errors import ConnectorError
 from connectors.mailbox import Mailbox
+from connectors.messaging import SmsGateway
+from connectors.resilience import RetryPolicy
+from connectors.servicenow import ServiceNowTickets
 from connectors.tickets import TicketSystem
 from workers.config import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from connectors.entra import EntraIdentities
+    from connectors.intune import IntuneDevices
 
 
 class StartupError(RuntimeError):
@@ -98,23 +107,81 @@ def build_mailbox(settings: Settings) -> Mailbox:
         return ImapMailbox(imap_host=imap.host, imap_port=imap.port, smtp_host=imap.smtp_host,
                            smtp_port=imap.smtp_port, user=imap.user, password=imap.password.get_secret_value(),
                            address=address, use_tls=imap.use_tls, ca_file=str(imap.ca_file) if imap.ca_file else None,
-                           timeout=imap.timeout_seconds, folder=imap.folder, sent_folder=imap.sent_folder)
-    from connectors.graph_mail import GraphMailbox
+                           timeout=imap.timeout_seconds, folder=imap.folder, sent_folder=imap.sent_folder,
+                           idle=imap.idle, poll_seconds=imap.poll_seconds)
+    from connectors.graph_mail import GraphMailbox, ProcessedMarking, RedisDeltaState
 
     graph = settings.graph
     assert graph is not None
-    return GraphMailbox(graph_url=graph.url, authority=graph.authority, tenant=graph.tenant,
-                        client_id=graph.client_id, client_secret=graph.client_secret.get_secret_value(),
-                        mailbox=address, ca_file=str(graph.ca_file) if graph.ca_file else None,
-                        timeout=graph.timeout_seconds)
+    # The delta link and recent Message-IDs live in Redis when the fleet has it, so every worker shares them.
+    redis_client = _redis(settings)
+    return GraphMailbox(**_graph_connection(settings), mailbox=address,
+                        processed=ProcessedMarking(category=graph.mail_processed_category,
+                                                   move_to=graph.mail_processed_move_to,
+                                                   mark_read=graph.mail_mark_read),
+                        state=RedisDeltaState(redis_client) if redis_client is not None else None)
+
+
+def _redis(settings: Settings) -> redis.Redis | None:
+    return redis.Redis.from_url(settings.broker_url) if settings.broker_url.startswith("redis") else None
+
+
+def _graph_connection(settings: Settings) -> dict[str, Any]:
+    graph = settings.graph
+    assert graph is not None
+    return {"graph_url": graph.url, "authority": graph.authority, "tenant": graph.tenant,
+            "client_id": graph.client_id, "client_secret": graph.client_secret.get_secret_value(),
+            "ca_file": str(graph.ca_file) if graph.ca_file else None, "timeout": graph.timeout_seconds,
+            "policy": RetryPolicy(attempts=graph.retry_attempts, deadline=graph.retry_deadline_seconds)}
+
+
+def build_entra(settings: Settings) -> EntraIdentities:
+    """The Entra ID connector over the ``graph`` section."""
+    from connectors.entra import EntraIdentities
+
+    return EntraIdentities.connect(**_graph_connection(settings))
+
+
+def build_intune(settings: Settings) -> IntuneDevices:
+    """The Intune connector over the ``graph`` section."""
+    from connectors.intune import IntuneDevices
+
+    return IntuneDevices.connect(**_graph_connection(settings))
+
+
+def build_sms_gateway(settings: Settings) -> SmsGateway | None:
+    """The configured SMS gateway, or None when the ``sms`` section is absent."""
+    sms = settings.sms
+    if sms is None:
+        return None
+    from connectors.sms import HttpSmsGateway, SmsAuth
+
+    return HttpSmsGateway(
+        sms.url,
+        auth=SmsAuth(sms.auth_scheme, sms.api_key.get_secret_value(), user=sms.auth_user or "", header=sms.auth_header),
+        body_template=sms.body_template, sender=sms.sender, check_url=sms.check_url,
+        id_field=sms.id_field, status_field=sms.status_field,
+        ca_file=str(sms.ca_file) if sms.ca_file else None, timeout=sms.timeout_seconds,
+    )
+
+
+def build_tickets(settings: Settings) -> ServiceNowTickets:
+    """The ServiceNow connector; claims and queue de-duplication use Redis when the broker is Redis."""
+    from connectors.servicenow import ServiceNowTickets
+
+    sn, desk = settings.servicenow, settings.desk
+    redis_client = _redis(settings)
+    return ServiceNowTickets(
+        sn.url, sn.user, sn.password.get_secret_value(), ca_file=str(sn.ca_file) if sn.ca_file else None,
+        timeout=sn.timeout_seconds, policy=RetryPolicy(attempts=sn.retry_attempts, deadline=sn.retry_deadline_seconds),
+        redis_client=redis_client, assignment_groups=[desk.automation_group, desk.human_group],
+        claim_ttl_seconds=sn.claim_ttl_seconds, overlap_seconds=sn.poll_overlap_seconds, poll_limit=sn.poll_limit,
+        lookup_ttl_seconds=sn.lookup_ttl_seconds,
+    )
 
 
 def _build_fleet(settings: Settings) -> Fleet:
-    from connectors.servicenow import ServiceNowTickets
-
-    sn = settings.servicenow
-    tickets = ServiceNowTickets(sn.url, sn.user, sn.password.get_secret_value(),
-                                ca_file=str(sn.ca_file) if sn.ca_file else None, timeout=sn.timeout_seconds)
+    tickets = build_tickets(settings)
     mailbox = build_mailbox(settings)
     directory = build_directory(settings)
     ledger = Ledger(settings.ledger_url)

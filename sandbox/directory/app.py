@@ -1,4 +1,4 @@
-"""The directory emulator over HTTPS JSON: find, read and unlock accounts, check passwords.
+"""The directory emulator over HTTPS JSON: find, read, unlock accounts, reset passwords, check passwords.
 
 Routes are relative so the sandbox can mount the app under any prefix (``/ad``). Every call needs
 HTTP Basic credentials: the service account's bind DN and password.
@@ -60,8 +60,11 @@ def build_directory_app(store: DirectoryStore, *, bind_dn: str, password: str) -
         if not _authorised(request, bind_dn, password):
             return _unauthorised()
         login = request.query_params.get("login")
+        display_name = request.query_params.get("display_name")
+        if display_name is not None:
+            return _reply({"accounts": [entry.public() for entry in store.find_by_display_name(display_name)]})
         if login is None:
-            return _reply({"error": "query parameter 'login' is required"}, 400)
+            return _reply({"error": "query parameter 'login' or 'display_name' is required"}, 400)
         return _reply({"accounts": [entry.public() for entry in store.find(login)]})
 
     async def read_account(request: Request) -> JSONResponse:
@@ -83,6 +86,28 @@ def build_directory_app(store: DirectoryStore, *, bind_dn: str, password: str) -
         before, after = changed
         return _reply({"before": before.public(), "after": after.public()})
 
+    async def reset_password(request: Request) -> JSONResponse:
+        if not _authorised(request, bind_dn, password):
+            return _unauthorised()
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        if (
+            not isinstance(body, dict)
+            or not isinstance(body.get("password"), str)
+            or not body["password"]
+            or not isinstance(body.get("must_change", True), bool)
+        ):
+            return _reply({"error": 'body must be JSON: {"password": "...", "must_change": true}'}, 400)
+        dn = request.path_params["dn"]
+        changed = store.reset_password(dn, body["password"], must_change=body.get("must_change", True))
+        if changed is None:
+            return _reply({"error": f"no account with DN {dn!r}"}, 404)
+        before, after = changed
+        # The password is never echoed: public() leaves it out.
+        return _reply({"before": before.public(), "after": after.public()})
+
     async def bind(request: Request) -> JSONResponse:
         if not _authorised(request, bind_dn, password):
             return _unauthorised()
@@ -100,6 +125,7 @@ def build_directory_app(store: DirectoryStore, *, bind_dn: str, password: str) -
             Route("/accounts", find_accounts, methods=["GET"]),
             # Before the plain read route: its {dn:path} would otherwise swallow "/unlock".
             Route("/accounts/{dn:path}/unlock", unlock_account, methods=["POST"]),
+            Route("/accounts/{dn:path}/password", reset_password, methods=["POST"]),
             Route("/accounts/{dn:path}", read_account, methods=["GET"]),
             Route("/bind", bind, methods=["POST"]),
         ]

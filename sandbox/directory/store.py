@@ -43,6 +43,8 @@ class DirectoryEntry:
     groups: tuple[str, ...]
     password: str = field(repr=False)
     bad_pwd_count: int = 0
+    # pwdLastSet as AD writes it: a FILETIME, "0" when the password must be changed at next logon.
+    pwd_last_set: str = ""
 
     def public(self) -> dict[str, Any]:
         """The account as served over HTTP: every attribute but the password."""
@@ -107,6 +109,7 @@ def entry_from_user(user: DirectoryUser, base_dn: str) -> DirectoryEntry:
         admin_count="1" if user.privileged else "0",
         groups=groups,
         password=secrets.token_urlsafe(18),
+        pwd_last_set=windows_filetime_now(),
     )
 
 
@@ -186,6 +189,24 @@ class DirectoryStore:
             if wanted in {entry.sam.lower(), entry.upn.lower(), entry.mail.lower()}
         ]
 
+    def find_by_display_name(self, name: str) -> list[DirectoryEntry]:
+        """Accounts whose display name equals ``name`` exactly, ignoring case (several is normal)."""
+        wanted = name.strip().lower()
+        return [entry for entry in self._entries.values() if wanted and entry.display_name.lower() == wanted]
+
+    def reset_password(
+        self, dn: str, password: str, *, must_change: bool = True
+    ) -> tuple[DirectoryEntry, DirectoryEntry] | None:
+        """Set a new password as an admin reset does (``pwdLastSet`` = 0 when it must be changed at next logon);
+        the (before, after) pair, or None when the DN is unknown."""
+        with self._lock:
+            before = self.get(dn)
+            if before is None:
+                return None
+            after = replace(before, password=password, pwd_last_set="0" if must_change else windows_filetime_now())
+            self._write(after)
+            return before, after
+
     def unlock(self, dn: str) -> tuple[DirectoryEntry, DirectoryEntry] | None:
         """Clear the lockout of one account; the (before, after) pair, or None when the DN is unknown."""
         with self._lock:
@@ -219,6 +240,9 @@ class DirectoryStore:
             if secrets.compare_digest(entry.password.encode(), password.encode()):
                 if entry.bad_pwd_count:
                     self._write(replace(entry, bad_pwd_count=0))
+                if entry.pwd_last_set == "0":
+                    # AD refuses the bind with "data 773": the user must change the password first.
+                    return BindResult(ok=False, reason="must_change_password")
                 return BindResult(ok=True, reason=None)
             attempts = entry.bad_pwd_count + 1
             if attempts >= self._lockout_threshold:

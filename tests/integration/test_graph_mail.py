@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -22,7 +23,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from connectors.errors import NotFoundError, PermissionMissingError
-from connectors.graph_mail import PAGE_SIZE, GraphMailbox
+from connectors.graph_mail import PAGE_SIZE, FileDeltaState, GraphMailbox, ProcessedMarking, RedisDeltaState
 from sandbox.graph import MailboxStore, build_graph_app
 from sandbox.graph.errors import GraphError, RequestIdMiddleware, on_graph_error
 from sandbox.graph.permissions import GraphApp
@@ -441,3 +442,130 @@ def test_errors_the_emulator_raises_for_throttling_carry_retry_after() -> None:
 
     assert {s: a.headers.get("Retry-After") for s, a in answers.items()} == {429: "1", 503: "1", 504: "1", 400: None}
     assert answers[503].json()["error"]["code"] == "ServiceUnavailable"
+
+
+# ----- connector: delta polling, de-duplication, processed marking, state, doctor --------------------------
+
+
+def _connector(graph: GraphSandbox, address: str, **kwargs: Any) -> GraphMailbox:
+    return GraphMailbox(graph_url=f"{graph.url}/v1.0", authority=graph.url, tenant=TENANT, client_id=CLIENT_ID,
+                        client_secret=kwargs.pop("client_secret", SECRET), mailbox=address,
+                        ca_file=str(graph.tls.ca_file), timeout=10.0, **kwargs)
+
+
+def test_polling_uses_delta_and_keeps_the_delta_link(graph: GraphSandbox, address: str,
+                                                     mailbox: GraphMailbox) -> None:
+    first = deliver(graph, address, 2)
+    assert sorted(mailbox.poll()) == sorted(first)
+    assert mailbox.poll() == []  # nothing changed since the delta link
+    third = graph.store.add_message(address, from_address="late@partner.test", subject="Later",
+                                    received_at=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5))
+    graph.store.update(address, first[0], {"isRead": True})  # handled by a person in Outlook
+
+    assert mailbox.poll() == [third]
+    assert mailbox.list_unread() == [first[1], third]
+
+
+def test_a_second_copy_of_an_internet_message_id_is_left_out(graph: GraphSandbox, address: str,
+                                                             mailbox: GraphMailbox) -> None:
+    headers = [("Message-ID", "<same-1@partner.test>")]
+    original = graph.store.add_message(address, from_address="p@partner.test", subject="A", headers=headers)
+    assert mailbox.list_unread() == [original]
+    graph.store.add_message(address, from_address="p@partner.test", subject="A again", headers=headers)
+
+    assert mailbox.list_unread() == [original]
+    assert mailbox.poll() == []
+
+
+def test_mark_processed_adds_the_category_and_keeps_the_others(graph: GraphSandbox, address: str,
+                                                               mailbox: GraphMailbox) -> None:
+    first, second = deliver(graph, address, 2)
+    graph.store.update(address, first, {"categories": ["Partner"]})
+    mailbox.list_unread()
+    mailbox.get(first)
+
+    dry = mailbox.mark_processed(first, dry_run=True)
+    assert dry.dry_run and graph.store.messages(address)[0]["isRead"] is False
+    change = mailbox.mark_processed(first)
+
+    [stored] = [m for m in graph.store.messages(address) if m["id"] == first]
+    assert stored["isRead"] is True and stored["categories"] == ["Partner", "Sésame"]
+    assert change.after["categories"] == "Partner,Sésame" and dry.after == change.after
+    assert mailbox.list_unread() == [second]
+
+
+def test_processed_messages_can_be_moved_instead_of_read(graph: GraphSandbox, address: str) -> None:
+    [message_id] = deliver(graph, address, 1)
+    marking = ProcessedMarking(category="Traité", move_to="archive", mark_read=False)
+    with _connector(graph, address, processed=marking) as mailbox:
+        assert mailbox.list_unread() == [message_id]
+        mailbox.mark_read(message_id)
+        assert mailbox.list_unread() == []
+
+    [archived] = graph.store.messages(address, "archive")
+    assert archived["categories"] == ["Traité"] and archived["isRead"] is False
+    assert graph.store.messages(address, "inbox") == []
+
+
+def test_delta_state_in_a_file_resumes_after_a_restart(graph: GraphSandbox, address: str, tmp_path: Path) -> None:
+    state = FileDeltaState(tmp_path / "delta.json")
+    first, second = deliver(graph, address, 2)
+    with _connector(graph, address, state=state) as mailbox:
+        assert mailbox.list_unread() == [first, second]
+        mailbox.mark_read(first)
+    saved = json.loads(json.loads((tmp_path / "delta.json").read_text())[address])
+    assert "$deltatoken=" in saved["delta_link"] and list(saved["pending"]) == [second]
+    third = graph.store.add_message(address, from_address="late@partner.test", subject="Later",
+                                    received_at=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5))
+
+    with _connector(graph, address, state=state) as restarted:
+        assert restarted.poll() == [third]  # only what changed since the saved delta link
+        assert restarted.list_unread() == [second, third]
+
+
+def test_delta_state_in_redis_and_an_expired_delta_link_starts_over(graph: GraphSandbox, address: str,
+                                                                    redis_url: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    state = RedisDeltaState(client, prefix=f"test-{uuid.uuid4().hex[:6]}:")
+    [message_id] = deliver(graph, address, 1)
+    with _connector(graph, address, state=state) as mailbox:
+        assert mailbox.list_unread() == [message_id]
+    document = json.loads(state.load(address) or "{}")
+    document["delta_link"] = document["delta_link"].split("$deltatoken=")[0] + "$deltatoken=expired"
+    state.save(address, json.dumps(document))
+
+    with _connector(graph, address, state=state) as restarted:
+        assert restarted.list_unread() == [message_id]  # refused token: a full round rebuilt the pending set
+    assert "expired" not in (state.load(address) or "")
+    client.close()
+
+
+def test_get_fetches_the_authentication_results_header(graph: GraphSandbox, address: str,
+                                                       mailbox: GraphMailbox) -> None:
+    [message_id] = deliver(graph, address, 1)
+    [unread] = mailbox.list_unread()
+    headers = mailbox.get(unread).headers
+    assert unread == message_id
+    assert [v for k, v in headers if k.lower() == "authentication-results"] == [
+        "mx.contoso.test; spf=pass; dmarc=pass (#0)"]
+
+
+def test_doctor_green_with_the_default_app_and_names_mail_send_when_missing(graph: GraphSandbox,
+                                                                            address: str) -> None:
+    reader = GraphApp.of("mail-only", ["Mail.ReadWrite"], "mail-only-secret")
+    app = build_graph_app(graph.store, tenant=TENANT, client_id=CLIENT_ID, client_secret=SECRET, apps=[reader])
+    with BackgroundServer(app, certfile=graph.tls.cert_file, keyfile=graph.tls.key_file) as server:
+        served = GraphSandbox(url=server.url, store=graph.store, tls=graph.tls)
+        with _connector(served, address) as default:
+            green = default.doctor()
+        with GraphMailbox(graph_url=f"{server.url}/v1.0", authority=server.url, tenant=TENANT,
+                          client_id="mail-only", client_secret="mail-only-secret", mailbox=address,
+                          ca_file=str(graph.tls.ca_file)) as limited:
+            failed = [f for f in limited.doctor() if not f.ok]
+
+    assert all(f.ok for f in green), [f for f in green if not f.ok]
+    assert [f.check for f in failed] == ["permission Mail.Send"]
+    assert failed[0].fix == "grant Mail.Send (application) and admin-consent it"
+    assert graph.store.messages(address, "sentitems") == []  # the probe sent nothing

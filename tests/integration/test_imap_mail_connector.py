@@ -5,6 +5,8 @@ from __future__ import annotations
 import smtplib
 import socket
 import ssl
+import threading
+import time
 from collections.abc import Callable, Iterator
 from email import policy
 from email.message import EmailMessage
@@ -15,8 +17,10 @@ import pytest
 from imapclient import IMAPClient
 
 from connectors.errors import ConnectorError, NotFoundError, PermissionMissingError, TransientError
-from connectors.imap_mail import ImapMailbox
+from connectors.imap_mail import ImapMailbox, authentication_results
 from connectors.mailbox import Mailbox
+from connectors.observability import METRICS
+from connectors.resilience import RetryPolicy
 from sandbox.mail import MailEndpoints, MailServers
 from sandbox.scenario import Email, Scenario
 from sandbox.tls import TlsFiles
@@ -43,6 +47,7 @@ def scenario() -> Scenario:
 
 
 MakeServers = Callable[..., MailServers]
+FAST = RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.05, deadline=10)
 
 
 @pytest.fixture
@@ -67,6 +72,7 @@ def servers(make_servers: MakeServers) -> MailServers:
 
 
 def connector(endpoints: MailEndpoints, tls: TlsFiles, *, password: str = PASSWORD, **options: object) -> ImapMailbox:
+    options.setdefault("retry", FAST)
     return ImapMailbox(imap_host=endpoints.imap_host, imap_port=endpoints.imap_port, smtp_host=endpoints.smtp_host,
                        smtp_port=endpoints.smtp_port, user=USER, password=password, address=SHARED,
                        ca_file=str(tls.ca_file), timeout=5, **options)  # type: ignore[arg-type]
@@ -211,7 +217,7 @@ def test_untrusted_certificate_is_not_retried(servers: MailServers, sandbox_tls:
     assert servers.endpoints is not None
     e = servers.endpoints
     with ImapMailbox(imap_host=e.imap_host, imap_port=e.imap_port, smtp_host=e.smtp_host, smtp_port=e.smtp_port,
-                     user=USER, password=PASSWORD, address=SHARED, timeout=5) as box, \
+                     user=USER, password=PASSWORD, address=SHARED, timeout=5, retry=FAST) as box, \
             pytest.raises(ConnectorError, match="ca_file") as raised:
         box.list_unread()
     assert not raised.value.retryable
@@ -241,7 +247,8 @@ def test_silent_server_times_out_as_transient() -> None:
     port = listener.getsockname()[1]
     try:
         with ImapMailbox(imap_host="127.0.0.1", imap_port=port, smtp_host="127.0.0.1", smtp_port=port,
-                         user=USER, password=PASSWORD, address=SHARED, use_tls=False, timeout=0.3) as box, \
+                         user=USER, password=PASSWORD, address=SHARED, use_tls=False, timeout=0.3,
+                         retry=FAST) as box, \
                 pytest.raises(TransientError, match="did not answer"):
             box.list_unread()
     finally:
@@ -260,3 +267,140 @@ def test_plain_sandbox_without_tls() -> None:
             box.mark_read(first)
             assert len(box.list_unread()) == 1
         assert servers.deliveries()[-1].rcpt_tos == (CLAIRE,)
+
+
+# ----- polling: duplicates, Authentication-Results, IDLE, retries, observability ----------------------------
+
+
+def deliver(endpoints: MailEndpoints, *, message_id: str | None, subject: str = "Compte bloqué",
+            sender: str = CLAIRE) -> None:
+    """Mail to the shared mailbox through the sandbox SMTP server, as a partner's server would."""
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = sender, SHARED, subject
+    if message_id:
+        message["Message-ID"] = message_id
+    message["Authentication-Results"] = "mx.agence.local; spf=pass; dkim=pass; dmarc=pass"
+    message.set_content("Merci de débloquer jdupont.")
+    with smtplib.SMTP(endpoints.smtp_host, endpoints.smtp_port, timeout=5) as smtp:
+        smtp.send_message(message)
+
+
+def test_a_message_delivered_twice_is_listed_once_across_polls(servers: MailServers, mailbox: ImapMailbox) -> None:
+    assert servers.endpoints is not None
+    before = mailbox.list_unread()
+    deliver(servers.endpoints, message_id="<dup-1@mission-locale-lyon.fr>")
+    deliver(servers.endpoints, message_id="<dup-1@mission-locale-lyon.fr>")  # same poll: both copies present
+    first_poll = mailbox.list_unread()
+    assert len(first_poll) == len(before) + 1
+    new = first_poll[-1]
+    assert mailbox.get(new).internet_message_id == "<dup-1@mission-locale-lyon.fr>"
+    mailbox.mark_read(new)
+    deliver(servers.endpoints, message_id="<dup-1@mission-locale-lyon.fr>")  # a later poll: a third copy
+    assert mailbox.list_unread() == before
+    # Without a Message-ID nothing can be told apart: both are listed.
+    deliver(servers.endpoints, message_id=None, subject="sans id")
+    deliver(servers.endpoints, message_id=None, subject="sans id")
+    assert len(mailbox.list_unread()) == len(before) + 2
+
+
+def test_authentication_results_are_exposed_topmost_first(servers: MailServers, mailbox: ImapMailbox) -> None:
+    first = mailbox.get(mailbox.list_unread()[0])
+    assert authentication_results(first) == ("mx.agence.local; spf=pass; dkim=pass; dmarc=pass",)
+    assert first.headers[0][0] == "Authentication-Results"
+
+
+def test_wait_for_mail_idles_and_wakes_on_arrival_without_blocking_reads(
+    servers: MailServers, mailbox: ImapMailbox
+) -> None:
+    assert servers.endpoints is not None
+    endpoints = servers.endpoints
+    before = mailbox.list_unread()
+    assert mailbox.wait_for_mail(0.3) is False  # nothing new since the last poll
+    woke: list[tuple[bool, float]] = []
+
+    def wait() -> None:
+        started = time.monotonic()
+        woke.append((mailbox.wait_for_mail(20), time.monotonic() - started))
+
+    waiter = threading.Thread(target=wait)
+    waiter.start()
+    time.sleep(0.5)
+    started = time.monotonic()
+    assert mailbox.list_unread() == before  # reads go on while the other connection IDLEs
+    assert time.monotonic() - started < 1.0
+    deliver(endpoints, message_id="<idle-1@mission-locale-lyon.fr>")
+    waiter.join(timeout=25)
+    assert woke and woke[0][0] is True and woke[0][1] < 10, woke
+    assert len(mailbox.list_unread()) == len(before) + 1
+    assert mailbox.wait_for_mail(0.2) is False  # that arrival was reported once
+
+
+def test_wait_for_mail_polls_when_idle_is_off(servers: MailServers, sandbox_tls: TlsFiles) -> None:
+    assert servers.endpoints is not None
+    endpoints = servers.endpoints
+    with connector(endpoints, sandbox_tls, idle=False, poll_seconds=0.2) as box:
+        box.list_unread()
+        timer = threading.Timer(0.5, deliver, kwargs={"endpoints": endpoints, "message_id": "<poll-1@x.fr>"})
+        timer.start()
+        started = time.monotonic()
+        assert box.wait_for_mail(10) is True
+        assert time.monotonic() - started < 5
+        timer.join()
+        assert box.wait_for_mail(0.3) is False
+
+
+def test_a_server_back_within_the_retry_policy_is_waited_for(make_servers: MakeServers, sandbox_tls: TlsFiles) -> None:
+    servers = make_servers()
+    endpoints = servers.endpoints
+    assert endpoints is not None
+    patient = RetryPolicy(attempts=8, base_delay=0.2, max_delay=0.4, deadline=15)
+    with connector(endpoints, sandbox_tls, retry=patient) as box:
+        ids = box.list_unread()
+        servers.stop()
+        restart = threading.Timer(0.5, make_servers, kwargs={"imap_port": endpoints.imap_port,
+                                                              "smtp_port": endpoints.smtp_port})
+        restart.start()
+        assert box.list_unread() == ids  # retried (a read) until the server was back
+        restart.join()
+
+
+def test_every_operation_is_observed(mailbox: ImapMailbox) -> None:
+    before = METRICS.snapshot().get("imap", {})
+    first = mailbox.list_unread()[0]
+    mailbox.get(first)
+    mailbox.mark_read(first)
+    after = METRICS.snapshot()["imap"]
+    for operation in ("list_unread", "get", "mark_read"):
+        previous = before.get(operation)
+        assert after[operation].calls == (previous.calls if previous else 0) + 1
+
+
+# ----- doctor -------------------------------------------------------------------------------------------------
+
+
+def test_doctor_is_green_on_the_sandbox(servers: MailServers, mailbox: ImapMailbox) -> None:
+    findings = mailbox.doctor()
+    assert {f.check: f.ok for f in findings} == {
+        "login": True, "folder": True, "flags": True, "sent folder": True, "idle": True, "smtp auth": True}
+    assert "IDLE" in next(f.detail for f in findings if f.check == "idle")
+    assert servers.deliveries() == []  # checking sends nothing
+
+
+def test_doctor_names_a_refused_login_for_imap_and_smtp(servers: MailServers, sandbox_tls: TlsFiles) -> None:
+    assert servers.endpoints is not None
+    with connector(servers.endpoints, sandbox_tls, password="wrong-Passw0rd") as box:
+        findings = box.doctor()
+    failed = {f.check: f for f in findings if not f.ok}
+    assert set(failed) == {"login", "smtp auth"}
+    assert "SESAME_IMAP_PASSWORD" in failed["login"].fix and USER in failed["login"].detail
+    assert all("wrong-Passw0rd" not in f.detail + f.fix for f in findings)
+
+
+def test_doctor_names_a_missing_folder_and_sent_folder(servers: MailServers, sandbox_tls: TlsFiles) -> None:
+    assert servers.endpoints is not None
+    with connector(servers.endpoints, sandbox_tls, folder="Partenaires") as box:
+        folder = next(f for f in box.doctor() if f.check == "folder")
+    assert not folder.ok and "imap.folder" in folder.fix
+    with connector(servers.endpoints, sandbox_tls, sent_folder="Envoyés") as box:
+        sent = next(f for f in box.doctor() if f.check == "sent folder")
+    assert not sent.ok and "imap.sent_folder" in sent.fix

@@ -6,7 +6,7 @@ import json
 import socket
 import ssl
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
@@ -182,3 +182,55 @@ def test_ous_without_domain_are_placed_under_the_base_dn() -> None:
         .entries()[0]
         .dn.endswith("OU=Tiers,DC=corp,DC=example")
     )
+
+
+def test_finds_by_display_name_and_looks_up_any_identifier(directory: SandboxDirectory) -> None:
+    [by_name] = directory.find_by_display_name("jean DUPONT")
+    assert by_name.dn == JEAN_DN
+    assert directory.find_by_display_name("Jean") == []
+    for identifier in ("jdupont", "jean.dupont@mission-locale-lyon.fr", "Jean Dupont"):
+        lookup = directory.look_up(identifier)
+        assert lookup.account is not None and lookup.account.dn == JEAN_DN and not lookup.ambiguous
+    assert directory.look_up("nobody-here").not_found
+
+
+def test_same_display_name_twice_is_ambiguous(served: Served, directory: SandboxDirectory) -> None:
+    paul = served.store.get(PAUL_DN)
+    assert paul is not None
+    served.store._write(replace(paul, display_name="Jean Dupont"))
+    lookup = directory.look_up("Jean Dupont")
+    assert lookup.ambiguous and lookup.account is None
+    assert {a.dn for a in lookup.accounts} == {JEAN_DN, PAUL_DN}
+
+
+def test_reset_password_forces_a_change_at_next_logon(directory: SandboxDirectory, served: Served) -> None:
+    directory.unlock(directory.read_account(JEAN_DN))
+    change = directory.reset_password(directory.read_account(JEAN_DN), "Nouveau-Mot-2-Passe!")
+    assert (change.action, change.dry_run, change.server) == ("reset_password", False, served.url)
+    assert change.after["mustChangePassword"] == "true" and change.after["pwdLastSet"] == "0"
+    assert "Nouveau-Mot-2-Passe!" not in repr(change)
+    assert _bind(served, "jdupont", "Nouveau-Mot-2-Passe!") == {"ok": False, "reason": "must_change_password"}
+    assert directory.read_account(JEAN_DN).must_change_password
+
+    directory.reset_password(directory.read_account(JEAN_DN), "Direct-Mot-2-Passe!", must_change=False)
+    assert _bind(served, "jdupont", "Direct-Mot-2-Passe!") == {"ok": True, "reason": None}
+
+
+def test_dry_run_reset_changes_nothing(directory: SandboxDirectory, served: Served) -> None:
+    entry = served.store.get(JEAN_DN)
+    assert entry is not None
+    change = directory.reset_password(directory.read_account(JEAN_DN), "Jamais-Ecrit-1!", dry_run=True)
+    assert change.dry_run and "Jamais-Ecrit-1!" not in repr(change)
+    after = served.store.get(JEAN_DN)
+    assert after is not None and after.password == entry.password and after.pwd_last_set == entry.pwd_last_set
+
+
+def test_doctor_is_green_and_names_bad_credentials(served: Served, directory: SandboxDirectory) -> None:
+    findings = directory.doctor(["OU=Mission Locale Lyon,OU=Partenaires,DC=agence,DC=local"])
+    assert findings and all(f.ok for f in findings)
+    intruder = SandboxDirectory(served.url, BIND_DN, "not-the-password", ca_file=served.ca_file)
+    try:
+        failing = [f for f in intruder.doctor() if not f.ok]
+        assert [f.check for f in failing] == ["bind"] and "not-the-password" not in failing[0].detail
+    finally:
+        intruder.close()
