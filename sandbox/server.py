@@ -108,7 +108,7 @@ class Sandbox:
         tls = ensure_ca(state)
         # Scenario app registrations without a secret get one, kept with the other sandbox credentials.
         creds = _credentials(state, tuple(_app_secret_key(a.client_id) for a in scenario.graph_apps
-                                          if not a.client_secret))
+                                          if not a.client_secret and a.client_id != CLIENT_ID))
         try:
             return self._start(scenario, state, tls, creds)
         except BaseException:
@@ -133,8 +133,10 @@ class Sandbox:
                          lambda path: EntraStore.from_scenario(scenario, domain=TENANT, persist_to=path))
         devices = _load_or(DeviceStore.load, state / "devices.json",
                            lambda path: DeviceStore.from_scenario(scenario, domain=TENANT, persist_to=path))
-        apps = [GraphApp.of(a.client_id, a.permissions, a.client_secret or creds[_app_secret_key(a.client_id)])
-                for a in scenario.graph_apps]
+        # An entry for Sésame's own app narrows (or widens) its permissions and keeps its secret.
+        apps = [GraphApp.of(a.client_id, a.permissions, a.client_secret or creds[
+            "graph_client_secret" if a.client_id == CLIENT_ID else _app_secret_key(a.client_id)])
+            for a in scenario.graph_apps]
         graph = self._serve(build_graph_app(mail, tenant=TENANT, client_id=CLIENT_ID,
                                             client_secret=creds["graph_client_secret"], entra=entra, apps=apps,
                                             devices=devices), tls, "graph")

@@ -3,6 +3,8 @@ the configuration the sandbox writes, and a named failure with its fix when one 
 
 from __future__ import annotations
 
+import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,7 @@ import pytest
 import yaml
 
 from connectors.health import Finding
+from sandbox.graph.permissions import DEFAULT_PERMISSIONS
 from workers.config import Settings, load_settings
 from workers.doctor import exit_code, findings_json, format_findings, run_doctor
 
@@ -105,3 +108,23 @@ def test_an_unknown_assignment_group_is_named(sandbox: dict[str, Any], tmp_path:
     failed = failures(findings)
     assert failed and all(f.system == "servicenow" for f in failed), format_findings(findings)
     assert any("Service Desk N9" in f.detail for f in failed)
+
+
+def test_a_removed_graph_permission_is_named_with_its_fix(
+    start_sandbox: Callable[..., dict[str, Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    scenario = tmp_path / "scenario"
+    shutil.copytree(DEMO, scenario)
+    # The scenario narrows Sésame's own app registration: everything it needs but cloud password writes.
+    narrowed = sorted(DEFAULT_PERMISSIONS - {"User-PasswordProfile.ReadWrite.All"})
+    from sandbox.server import CLIENT_ID
+
+    (scenario / "graph_apps.json").write_text(json.dumps([{"client_id": CLIENT_ID, "permissions": narrowed}]))
+    info = start_sandbox(scenario, tmp_path / "state", ad_mode="emulator")
+    findings = run_doctor(settings_of(info, tmp_path))
+    [missing] = failures(findings)
+    assert missing.system == "entra" and "User-PasswordProfile.ReadWrite.All" in missing.check + missing.detail
+    assert "grant" in missing.fix and "User-PasswordProfile.ReadWrite.All" in missing.fix
+    assert exit_code(findings) == 1
