@@ -25,20 +25,23 @@ from starlette.routing import Mount
 from starlette.types import ASGIApp
 
 from sandbox.directory import DirectoryStore, build_directory_app
+from sandbox.faults import FaultMiddleware, FaultPlan, GraphDialect
 from sandbox.graph import MailboxStore, build_graph_app
 from sandbox.graph.devices import DeviceStore
 from sandbox.graph.entra_store import EntraStore
 from sandbox.graph.permissions import GraphApp
 from sandbox.https import BackgroundServer
 from sandbox.mail import MailServers
+from sandbox.request_log import RequestLog
+from sandbox.request_log import RequestLogMiddleware as GraphRequestLog
 from sandbox.samba import LDAPS_PORT, SambaDC, realm_from_ous, samba_unavailable_reason, seed_directory
 from sandbox.samba_dc import port_in_use
 from sandbox.samba_seed import create_bot_account
 from sandbox.scenario import Scenario, load_scenario
 from sandbox.servicenow import AttachmentStore, OAuthClient, TableStore, build_app, seed_store
-from sandbox.servicenow.faults import FaultMiddleware, FaultPlan
+from sandbox.servicenow.faults import SERVICENOW
 from sandbox.servicenow.loader import load_records, read_records_file
-from sandbox.servicenow.request_log import RequestLog, RequestLogMiddleware
+from sandbox.servicenow.request_log import RequestLogMiddleware as ServiceNowRequestLog
 from sandbox.sms import SmsSink, build_sms_app
 from sandbox.tls import TlsFiles, ensure_ca
 
@@ -95,6 +98,8 @@ class Sandbox:
     mailbox_kind: Literal["graph", "imap"] = "graph"
     fault_plan: FaultPlan = field(default_factory=FaultPlan)
     request_log: RequestLog = field(default_factory=RequestLog)
+    graph_fault_plan: FaultPlan = field(default_factory=FaultPlan)
+    graph_request_log: RequestLog = field(default_factory=RequestLog)
     _servers: list[BackgroundServer] = field(default_factory=list)
     _closers: list[Callable[[], None]] = field(default_factory=list)
     _samba: SambaDC | None = None
@@ -124,8 +129,8 @@ class Sandbox:
         sn_app = build_app(tickets, users={BOT_USER: creds["servicenow_password"]}, oauth_clients={SN_CLIENT_ID: oauth},
                            attachments=files)
         # Outermost the log (it sees injected faults too), then faults, then the instance itself.
-        sn = self._serve(RequestLogMiddleware(FaultMiddleware(sn_app, self.fault_plan), self.request_log), tls,
-                         "servicenow")
+        sn = self._serve(ServiceNowRequestLog(FaultMiddleware(sn_app, self.fault_plan, dialect=SERVICENOW),
+                                              self.request_log), tls, "servicenow")
         mail = (MailboxStore.load(state / "mailbox.json", persist_to=state / "mailbox.json")
                 if (state / "mailbox.json").is_file()
                 else MailboxStore.from_scenario(scenario, persist_to=state / "mailbox.json"))
@@ -137,9 +142,10 @@ class Sandbox:
         apps = [GraphApp.of(a.client_id, a.permissions, a.client_secret or creds[
             "graph_client_secret" if a.client_id == CLIENT_ID else _app_secret_key(a.client_id)])
             for a in scenario.graph_apps]
-        graph = self._serve(build_graph_app(mail, tenant=TENANT, client_id=CLIENT_ID,
-                                            client_secret=creds["graph_client_secret"], entra=entra, apps=apps,
-                                            devices=devices), tls, "graph")
+        graph_app = build_graph_app(mail, tenant=TENANT, client_id=CLIENT_ID,
+                                    client_secret=creds["graph_client_secret"], entra=entra, apps=apps, devices=devices)
+        graph = self._serve(GraphRequestLog(FaultMiddleware(graph_app, self.graph_fault_plan, dialect=GraphDialect()),
+                                            self.graph_request_log), tls, "graph")
         sms = self._serve(build_sms_app(SmsSink(persist_to=state / "sms.json"), api_key=creds["sms_api_key"]), tls,
                           "sms")
         mail_servers = MailServers(scenario, user=scenario.mailbox, password=creds["imap_password"], state_dir=state,
@@ -170,6 +176,7 @@ class Sandbox:
                            "emulator": f"{sn.url}/__emu"},
             "graph": {"url": f"{graph.url}/v1.0", "authority": graph.url, "tenant": TENANT,
                       "client_id": CLIENT_ID, "client_secret": creds["graph_client_secret"],
+                      "emulator": f"{graph.url}/__emu",
                       "apps": [{"client_id": a.client_id, "client_secret": a.secret,
                                 "permissions": sorted(a.permissions)} for a in apps]},
             "mailbox": scenario.mailbox,
@@ -234,7 +241,8 @@ class Sandbox:
         config = {
             "servicenow": {**{k: info["servicenow"][k] for k in ("url", "user", "password")},
                            "ca_file": str(tls.ca_file)},
-            "graph": {**{k: v for k, v in info["graph"].items() if k != "apps"}, "ca_file": str(tls.ca_file)},
+            "graph": {**{k: v for k, v in info["graph"].items() if k not in ("apps", "emulator")},
+                      "ca_file": str(tls.ca_file)},
             "imap": {"host": imap["host"], "port": imap["port"], "smtp_host": smtp["host"], "smtp_port": smtp["port"],
                      "user": imap["user"], "password": imap["password"], "use_tls": True,
                      "ca_file": str(tls.ca_file)},
@@ -266,10 +274,11 @@ class Sandbox:
 
 
 def serve(scenario_dir: Path, state_dir: Path, *, ad_mode: AdMode = "auto", broker_url: str = "memory://",
-          fault_plan: FaultPlan | None = None, mailbox_kind: Literal["graph", "imap"] = "graph") -> None:
+          fault_plan: FaultPlan | None = None, graph_fault_plan: FaultPlan | None = None,
+          mailbox_kind: Literal["graph", "imap"] = "graph") -> None:
     """Start, print the description as one JSON line, serve until SIGTERM or Ctrl-C, then stop cleanly."""
     sandbox = Sandbox(scenario_dir, state_dir, ad_mode=ad_mode, broker_url=broker_url, mailbox_kind=mailbox_kind,
-                      fault_plan=fault_plan or FaultPlan())
+                      fault_plan=fault_plan or FaultPlan(), graph_fault_plan=graph_fault_plan or FaultPlan())
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())

@@ -67,9 +67,13 @@ def sandbox() -> None:
 
 
 def _fault_options(command: Callable[..., None]) -> Callable[..., None]:
-    """The ServiceNow fault-injection flags (all off by default), from the emulator's own list."""
-    from sandbox.servicenow.faults import FAULT_FLAGS
+    """Fault-injection flags (all off by default) for ServiceNow (``--…``) and Graph (``--graph-…``)."""
+    from sandbox.faults import FAULT_FLAGS
 
+    for flag, text in reversed(FAULT_FLAGS.items()):
+        name = flag[2:]
+        command = click.option(f"--graph-{name}", "graphfault_" + name.replace("-", "_"), default=None,
+                               help=f"Graph fault injection: {text}.")(command)
     for flag, text in reversed(FAULT_FLAGS.items()):
         name = "--fault-seed" if flag == "--seed" else flag
         command = click.option(name, "fault_" + flag[2:].replace("-", "_"), default=None,
@@ -91,14 +95,17 @@ def _fault_options(command: Callable[..., None]) -> Callable[..., None]:
 @_fault_options
 def sandbox_up(scenario: Path, state: Path, ad_mode: str, broker: str, mailbox_kind: str, **faults: str | None) -> None:
     """Serve the scenario on 127.0.0.1, print one JSON line describing it, run until SIGTERM."""
+    from sandbox.faults import FaultPlan, FaultPlanError
     from sandbox.scenario import ScenarioError
     from sandbox.server import SandboxError, serve
-    from sandbox.servicenow.faults import FaultPlan, FaultPlanError
 
     try:
-        plan = FaultPlan.from_options(**{name.removeprefix("fault_"): value for name, value in faults.items()})
+        plan = FaultPlan.from_options(**{name.removeprefix("fault_"): value for name, value in faults.items()
+                                         if name.startswith("fault_")})
+        graph_plan = FaultPlan.from_options(**{name.removeprefix("graphfault_"): value
+                                               for name, value in faults.items() if name.startswith("graphfault_")})
         serve(scenario, state, ad_mode=ad_mode, broker_url=broker, fault_plan=plan,  # type: ignore[arg-type]
-              mailbox_kind=mailbox_kind)  # type: ignore[arg-type]
+              graph_fault_plan=graph_plan, mailbox_kind=mailbox_kind)  # type: ignore[arg-type]
     except (ScenarioError, SandboxError, FaultPlanError) as error:
         raise click.ClickException(str(error)) from None
 

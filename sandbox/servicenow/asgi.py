@@ -1,22 +1,38 @@
-"""HTTP plumbing shared by the emulator's app and middlewares: request headers, callers, JSON answers.
+"""HTTP plumbing of the emulated instance: callers, JSON answers and its ``failure`` error envelope.
 
-The middlewares (faults, request log) work on raw ASGI ``scope``/``send``; the Starlette routes answer
-with ``json_response``. Both speak the instance's content type and its ``failure`` error envelope.
+The middlewares (faults, request log) work on raw ASGI ``scope``/``send`` with the generic helpers of
+``sandbox.asgi``, re-exported here; the Starlette routes answer with ``json_response``. Both speak the
+instance's content type and its ``failure`` error envelope.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import Scope
 
-EMU_PREFIX = "/__emu/"
+from sandbox.asgi import (
+    EMU_PREFIX,
+    bearer_token,
+    header,
+    is_loopback,
+    read_body,
+    refuse_remote,
+    send_body,
+    send_json,
+)
+
+__all__ = [
+    "EMU_PREFIX", "JSON_TYPE", "basic_user", "bearer_token", "caller_key", "failure_body", "header", "is_loopback",
+    "json_response", "read_body", "refuse_remote", "send_body", "send_json",
+]
+
+# What the instance types its JSON as; ``send_json`` defaults to the same.
 JSON_TYPE = "application/json;charset=UTF-8"
 
 
@@ -31,14 +47,6 @@ def json_response(payload: object, status: int = 200, headers: Mapping[str, str]
     return Response(body, status_code=status, headers=dict(headers or {}), media_type=JSON_TYPE)
 
 
-def header(scope: Scope, name: bytes) -> str:
-    """One request header's value ('' when absent), decoded as latin-1 like HTTP/1.1 says."""
-    for key, value in scope.get("headers", []):
-        if key.lower() == name:
-            return bytes(value).decode("latin-1")
-    return ""
-
-
 def basic_user(scope: Scope) -> str | None:
     """The user name of a Basic Authorization header (the password is never returned)."""
     scheme, _, encoded = header(scope, b"authorization").partition(" ")
@@ -50,56 +58,6 @@ def basic_user(scope: Scope) -> str | None:
         return None
 
 
-def bearer_token(scope: Scope) -> str | None:
-    """The token of a Bearer Authorization header."""
-    scheme, _, token = header(scope, b"authorization").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
-
-
 def caller_key(scope: Scope) -> str:
     """Whom a rate limit counts: the Basic user name, else the bearer token, else '' (anonymous)."""
     return basic_user(scope) or bearer_token(scope) or ""
-
-
-def is_loopback(scope: Scope) -> bool:
-    """True when the peer is on this machine (or there is no socket at all: an in-process call)."""
-    client = scope.get("client")
-    if not client:
-        return True
-    try:
-        return ipaddress.ip_address(client[0]).is_loopback
-    except ValueError:
-        return False
-
-
-async def send_body(
-    send: Send, status: int, body: bytes, content_type: str, headers: Sequence[tuple[str, str]] = ()
-) -> None:
-    """Send a whole response in one go."""
-    raw_headers = [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]
-    raw_headers += [(name.lower().encode(), value.encode()) for name, value in headers]
-    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-async def send_json(send: Send, status: int, payload: object, headers: Sequence[tuple[str, str]] = ()) -> None:
-    """Send a JSON response typed like the instance's."""
-    await send_body(send, status, json.dumps(payload, ensure_ascii=False).encode("utf-8"), JSON_TYPE, headers)
-
-
-async def read_body(receive: Receive) -> bytes:
-    """The whole request body."""
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-async def refuse_remote(scope: Scope, send: Send) -> bool:
-    """Answer 403 and return True when a control endpoint is called from off this machine."""
-    if is_loopback(scope):
-        return False
-    await send_json(send, 403, failure_body("Forbidden", "The /__emu endpoints answer loopback clients only"))
-    return True

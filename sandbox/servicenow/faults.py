@@ -1,435 +1,110 @@
-"""Fault injection for the emulated instance: latency, per-user rate limits (429), 5xx and slow responses.
+"""Fault injection for the emulated instance, in ServiceNow's words: ``sandbox.faults`` with the instance's dialect.
 
-Everything is off by default and set per run, from CLI flags (``FaultPlan.parse``/``from_options``) or at run
-time with ``GET/PUT /__emu/faults`` (loopback only). Faults touch ``/api/...`` and ``/oauth_token.do`` only,
-never ``/__emu/...``, so a test can always reach the control endpoints.
+Faults touch ``/api/...`` and ``/oauth_token.do`` only. A rate-limited call gets the instance's ``failure``
+envelope with ``X-RateLimit-*`` headers naming the emulated ``sys_rate_limit_rules`` row; an injected 500 is
+the instance's JSON, 502/503/504 the load balancer's HTML page (503 with ``Retry-After``).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import math
-import random
-import re
-import threading
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Scope, Send
 
-from sandbox.servicenow.asgi import caller_key, failure_body, read_body, refuse_remote, send_body, send_json
+from sandbox.faults import (
+    ERROR_STATUSES,
+    FAULT_FLAGS,
+    FAULTS_PATH,
+    KNOWN_ERROR_STATUSES,
+    Clock,
+    FaultDialect,
+    FaultPlan,
+    FaultPlanError,
+    RateDecision,
+    RateLimit,
+    RateLimiter,
+    Sleep,
+    add_fault_arguments,
+    fault_flags,
+)
+from sandbox.faults import FaultMiddleware as _FaultMiddleware
+from sandbox.servicenow.asgi import JSON_TYPE, caller_key, failure_body, send_body, send_json
 
-FAULTS_PATH = "/__emu/faults"
+__all__ = [
+    "ERROR_STATUSES", "FAULTS_PATH", "FAULTY_PATHS", "FAULTY_PREFIXES", "FAULT_FLAGS", "KNOWN_ERROR_STATUSES",
+    "RATE_LIMIT_RULE", "SERVICENOW", "FaultMiddleware", "FaultPlan", "FaultPlanError", "RateDecision", "RateLimit",
+    "RateLimiter", "ServiceNowDialect", "add_fault_arguments", "fault_flags", "rate_limit_headers",
+]
+
 FAULTY_PREFIXES = ("/api/",)
 FAULTY_PATHS = ("/oauth_token.do",)
 # A fixed sys_id for the one emulated ``sys_rate_limit_rules`` row, sent in ``X-RateLimit-Rule``.
 RATE_LIMIT_RULE = "5e5a0429000000000000000000000001"
-ERROR_STATUSES = (500, 502, 503)
-
-Clock = Callable[[], float]
-Sleep = Callable[[float], Awaitable[None]]
+_REASONS = {502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
 
 
-class FaultPlanError(ValueError):
-    """A fault option is malformed; the message names the option and the form it expects."""
+def rate_limit_headers(decision: RateDecision) -> list[tuple[str, str]]:
+    """The instance's ``X-RateLimit-*`` headers (plus ``Retry-After`` when refused)."""
+    headers = [
+        ("X-RateLimit-Limit", str(decision.limit.requests)),
+        ("X-RateLimit-Remaining", str(decision.remaining)),
+        ("X-RateLimit-Reset", str(math.ceil(decision.reset_at))),
+        ("X-RateLimit-Rule", RATE_LIMIT_RULE),
+    ]
+    if not decision.allowed:
+        headers.insert(0, ("Retry-After", str(decision.retry_after)))
+    return headers
 
 
-# -- the plan ----------------------------------------------------------------------------------
+class ServiceNowDialect(FaultDialect):
+    """A ServiceNow instance behind its load balancer."""
+
+    def guards(self, path: str) -> bool:
+        """The REST APIs and the OAuth token endpoint."""
+        return path.startswith(FAULTY_PREFIXES) or path in FAULTY_PATHS
+
+    def caller(self, scope: Scope) -> str:
+        """The Basic user name, else the bearer token: rate limit rules count per user."""
+        return caller_key(scope)
+
+    async def send_throttled(self, scope: Scope, send: Send, decision: RateDecision) -> None:
+        """429 in the ``failure`` envelope, with ``Retry-After`` and the ``X-RateLimit-*`` headers."""
+        limit = decision.limit
+        detail = f"Rate limit of {limit.requests} requests per {limit.window_seconds} seconds for Table API exceeded"
+        await send_json(send, 429, failure_body("Rate limit exceeded", detail), rate_limit_headers(decision),
+                        content_type=JSON_TYPE)
+
+    async def send_error(self, scope: Scope, send: Send, status: int, retry_after_s: int) -> None:
+        """500 from the instance (JSON); 502/503/504 from the load balancer (HTML; 503 says when to retry)."""
+        if status == 500:
+            detail = "Fault injected by the Sésame sandbox (error_rate); retry the request"
+            await send_json(send, 500, failure_body("Internal Server Error", detail), content_type=JSON_TYPE)
+            return
+        reason = _REASONS[status]
+        body = f"<html><head><title>{status} {reason}</title></head><body><h1>{status} {reason}</h1></body></html>"
+        headers = [("Retry-After", str(retry_after_s))] if status == 503 else []
+        await send_body(send, status, body.encode(), "text/html; charset=utf-8", headers)
+
+    def admitted_headers(self, decision: RateDecision) -> list[tuple[str, str]]:
+        """The instance reports the remaining quota on every rate-limited answer."""
+        return rate_limit_headers(decision)
 
 
-@dataclass(frozen=True)
-class RateLimit:
-    """At most ``requests`` per ``window_seconds`` for each user (``100/3600`` = ServiceNow's hourly style)."""
-
-    requests: int
-    window_seconds: int
-
-    def __post_init__(self) -> None:
-        if self.requests < 1 or self.window_seconds < 1:
-            raise FaultPlanError(f"rate limit {self}: both numbers must be whole and at least 1 (e.g. 100/3600)")
-
-    def __str__(self) -> str:
-        return f"{self.requests}/{self.window_seconds}"
-
-    @classmethod
-    def parse(cls, text: str) -> RateLimit:
-        """``"N/W"``: N requests per W seconds."""
-        found = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
-        if found is None:
-            raise FaultPlanError(f"--rate-limit {text!r}: expected REQUESTS/SECONDS, e.g. 100/3600")
-        return cls(int(found[1]), int(found[2]))
+SERVICENOW = ServiceNowDialect()
 
 
-@dataclass(frozen=True)
-class FaultPlan:
-    """What to inject into each request; the default plan injects nothing."""
-
-    latency_ms: float = 0.0
-    # Extra random latency drawn uniformly in [low, high] ms for every request.
-    latency_jitter_ms: tuple[float, float] = (0.0, 0.0)
-    rate_limit: RateLimit | None = None
-    error_rate: float = 0.0
-    error_statuses: tuple[int, ...] = ERROR_STATUSES
-    # Retry-After sent with injected 503s (pysnc/urllib3 sleeps that long before retrying).
-    error_retry_after_s: int = 1
-    slow_rate: float = 0.0
-    slow_ms: float = 0.0
-    seed: int | None = None
-
-    def __post_init__(self) -> None:
-        low, high = self.latency_jitter_ms
-        checks = [
-            (self.latency_ms >= 0, f"latency_ms must be >= 0, got {self.latency_ms}"),
-            (0 <= low <= high, f"latency_jitter_ms must be LOW-HIGH with 0 <= LOW <= HIGH, got {low}-{high}"),
-            (0 <= self.error_rate <= 1, f"error_rate must be between 0 and 1, got {self.error_rate}"),
-            (0 <= self.slow_rate <= 1, f"slow_rate must be between 0 and 1, got {self.slow_rate}"),
-            (self.slow_ms >= 0, f"slow_ms must be >= 0, got {self.slow_ms}"),
-            (self.error_retry_after_s >= 0, f"error_retry_after_s must be >= 0, got {self.error_retry_after_s}"),
-            (bool(self.error_statuses), "error_statuses must name at least one status"),
-            (
-                all(status in ERROR_STATUSES for status in self.error_statuses),
-                f"error_statuses must be among {ERROR_STATUSES}, got {self.error_statuses}",
-            ),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise FaultPlanError(message)
-
-    @property
-    def enabled(self) -> bool:
-        """True when the plan injects anything at all."""
-        return bool(
-            self.latency_ms or self.latency_jitter_ms[1] or self.rate_limit or self.error_rate or self.slow_rate
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        """The plan as ``GET /__emu/faults`` shows it (``from_json`` reads it back)."""
-        return {
-            "latency_ms": self.latency_ms,
-            "latency_jitter_ms": list(self.latency_jitter_ms),
-            "rate_limit": str(self.rate_limit) if self.rate_limit else None,
-            "error_rate": self.error_rate,
-            "error_statuses": list(self.error_statuses),
-            "error_retry_after_s": self.error_retry_after_s,
-            "slow_rate": self.slow_rate,
-            "slow_ms": self.slow_ms,
-            "seed": self.seed,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> FaultPlan:
-        """A plan from ``PUT /__emu/faults`` JSON; missing keys take their defaults, unknown keys are refused."""
-        unknown = sorted(set(data) - set(cls.__dataclass_fields__))
-        if unknown:
-            raise FaultPlanError(f"unknown fault settings {unknown}; known: {sorted(cls.__dataclass_fields__)}")
-        return cls.from_options(**data)
-
-    @classmethod
-    def from_options(
-        cls,
-        *,
-        latency_ms: float | str | None = None,
-        latency_jitter_ms: str | Sequence[float] | None = None,
-        rate_limit: str | RateLimit | Mapping[str, int] | None = None,
-        error_rate: float | str | None = None,
-        error_statuses: str | Sequence[int] | None = None,
-        error_retry_after_s: int | str | None = None,
-        slow_rate: float | str | None = None,
-        slow_ms: float | str | None = None,
-        seed: int | str | None = None,
-    ) -> FaultPlan:
-        """A plan from CLI-style values (strings such as ``"0-50"``, ``"100/3600"``); None keeps the default."""
-        plan = cls()
-        changes: dict[str, Any] = {}
-        if latency_ms is not None:
-            changes["latency_ms"] = _number("latency-ms", latency_ms)
-        if latency_jitter_ms is not None:
-            changes["latency_jitter_ms"] = _range("latency-jitter-ms", latency_jitter_ms)
-        if rate_limit is not None:
-            changes["rate_limit"] = _rate_limit(rate_limit)
-        if error_rate is not None:
-            changes["error_rate"] = _number("error-rate", error_rate)
-        if error_statuses is not None:
-            changes["error_statuses"] = _statuses(error_statuses)
-        if error_retry_after_s is not None:
-            changes["error_retry_after_s"] = int(_number("error-retry-after-s", error_retry_after_s))
-        if slow_rate is not None:
-            changes["slow_rate"] = _number("slow-rate", slow_rate)
-        if slow_ms is not None:
-            changes["slow_ms"] = _number("slow-ms", slow_ms)
-        if seed is not None:
-            changes["seed"] = int(_number("seed", seed))
-        return replace(plan, **changes)
-
-    @classmethod
-    def parse(cls, argv: Sequence[str]) -> FaultPlan:
-        """A plan from flags: ``--latency-ms 20 --latency-jitter-ms 0-50 --rate-limit 100/3600 ...``."""
-        parser = argparse.ArgumentParser(prog="faults", add_help=False, exit_on_error=False)
-        add_fault_arguments(parser)
-        try:
-            options, unknown = parser.parse_known_args(list(argv))
-        except argparse.ArgumentError as exc:
-            raise FaultPlanError(f"bad fault options {' '.join(argv)!r}: {exc}") from None
-        if unknown:
-            known = ", ".join(FAULT_FLAGS)
-            raise FaultPlanError(f"bad fault options: {' '.join(unknown)!r} is not a fault flag ({known})")
-        return cls.from_options(**vars(options))
-
-
-# CLI flags of the plan and their help; the destination is the flag without dashes (``latency_ms``).
-FAULT_FLAGS = {
-    "--latency-ms": "fixed latency added to every request, in ms",
-    "--latency-jitter-ms": "random extra latency LOW-HIGH in ms, e.g. 0-50",
-    "--rate-limit": "REQUESTS/SECONDS per user, then 429 with Retry-After, e.g. 100/3600",
-    "--error-rate": "fraction 0..1 of requests answered with a 5xx",
-    "--error-statuses": "comma-separated statuses for --error-rate among 500,502,503",
-    "--error-retry-after-s": "Retry-After seconds on injected 503s (default 1)",
-    "--slow-rate": "fraction 0..1 of requests delayed by --slow-ms",
-    "--slow-ms": "delay of a slow response, in ms",
-    "--seed": "seed of the random draws, for reproducible runs",
-}
-
-
-def add_fault_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the fault flags to an argparse parser (values stay strings; ``FaultPlan.from_options`` reads them)."""
-    for flag, help_text in FAULT_FLAGS.items():
-        parser.add_argument(flag, dest=flag[2:].replace("-", "_"), default=None, help=help_text)
-
-
-def _number(option: str, raw: object) -> float:
-    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-        raise FaultPlanError(f"--{option}: expected a number, got {raw!r}")
-    try:
-        return float(raw)
-    except ValueError:
-        raise FaultPlanError(f"--{option}: expected a number, got {raw!r}") from None
-
-
-def _rate_limit(raw: str | RateLimit | Mapping[str, int]) -> RateLimit:
-    if isinstance(raw, RateLimit):
-        return raw
-    if isinstance(raw, str):
-        return RateLimit.parse(raw)
-    try:
-        return RateLimit(int(raw["requests"]), int(raw["window_seconds"]))
-    except (KeyError, TypeError, ValueError):
-        raise FaultPlanError(f'rate_limit {raw!r}: expected "N/W" or {{"requests": N, "window_seconds": W}}') from None
-
-
-def _range(option: str, raw: str | Sequence[float]) -> tuple[float, float]:
-    if isinstance(raw, str):
-        found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*-\s*(\d+(?:\.\d+)?)\s*", raw)
-        if found is None:
-            raise FaultPlanError(f"--{option} {raw!r}: expected LOW-HIGH in ms, e.g. 0-50")
-        return float(found[1]), float(found[2])
-    if len(raw) != 2:
-        raise FaultPlanError(f"--{option}: expected [low, high], got {raw!r}")
-    return _number(option, raw[0]), _number(option, raw[1])
-
-
-def _statuses(raw: str | Sequence[int]) -> tuple[int, ...]:
-    items = raw.split(",") if isinstance(raw, str) else list(raw)
-    try:
-        return tuple(int(item) for item in items)
-    except (TypeError, ValueError):
-        raise FaultPlanError(f"--error-statuses {raw!r}: expected statuses such as 500,503") from None
-
-
-# -- the rate limiter ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RateDecision:
-    """The limiter's answer for one request, with what the ``X-RateLimit-*`` headers say."""
-
-    allowed: bool
-    limit: RateLimit
-    remaining: int
-    reset_at: float  # UNIX time the user's current window ends
-    retry_after: int  # whole seconds to wait, at least 1
-
-    def headers(self) -> list[tuple[str, str]]:
-        """The ``X-RateLimit-*`` headers (plus ``Retry-After`` when refused)."""
-        headers = [
-            ("X-RateLimit-Limit", str(self.limit.requests)),
-            ("X-RateLimit-Remaining", str(self.remaining)),
-            ("X-RateLimit-Reset", str(math.ceil(self.reset_at))),
-            ("X-RateLimit-Rule", RATE_LIMIT_RULE),
-        ]
-        if not self.allowed:
-            headers.insert(0, ("Retry-After", str(self.retry_after)))
-        return headers
-
-
-@dataclass
-class _Window:
-    started: float
-    used: int = 0
-
-
-class RateLimiter:
-    """Fixed windows per user; a user's window opens with their first request after the previous one ended.
-
-    Opening windows at the first request (rather than on the clock's hour) makes a test's 429 deterministic:
-    with ``1/1`` the second immediate request is always refused with ``Retry-After: 1``.
-    """
-
-    def __init__(self, limit: RateLimit, clock: Clock = time.time) -> None:
-        self.limit = limit
-        self._clock = clock
-        self._windows: dict[str, _Window] = {}
-        self._lock = threading.Lock()
-
-    def admit(self, user: str) -> RateDecision:
-        """Count one request of ``user`` if the window has room; refused requests are not counted."""
-        now = self._clock()
-        with self._lock:
-            window = self._windows.get(user)
-            if window is None or now >= window.started + self.limit.window_seconds:
-                window = self._windows[user] = _Window(started=now)
-            reset_at = window.started + self.limit.window_seconds
-            allowed = window.used < self.limit.requests
-            if allowed:
-                window.used += 1
-            return RateDecision(
-                allowed=allowed,
-                limit=self.limit,
-                remaining=self.limit.requests - window.used,
-                reset_at=reset_at,
-                retry_after=max(1, math.ceil(reset_at - now)),
-            )
-
-
-# -- the middleware ----------------------------------------------------------------------------
-
-
-@dataclass
-class _Injection:
-    """A plan with its rate-limit windows and random source, swapped as one so requests never see a mix."""
-
-    plan: FaultPlan
-    limiter: RateLimiter | None
-    # A fresh generator per plan, so a seed replays the same faults from the moment the plan is set.
-    rng: random.Random
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-class FaultMiddleware:
-    """Wraps the emulator app and injects the current ``FaultPlan``; serves ``GET/PUT /__emu/faults``."""
+class FaultMiddleware(_FaultMiddleware):
+    """``sandbox.faults.FaultMiddleware`` speaking ServiceNow unless told otherwise."""
 
     def __init__(
-        self, app: ASGIApp, plan: FaultPlan | None = None, *, clock: Clock = time.time, sleep: Sleep = asyncio.sleep
+        self,
+        app: ASGIApp,
+        plan: FaultPlan | None = None,
+        *,
+        dialect: FaultDialect = SERVICENOW,
+        clock: Clock = time.time,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
-        self.app = app
-        self._clock = clock
-        self._sleep = sleep
-        self.set_plan(plan or FaultPlan())
-
-    @property
-    def plan(self) -> FaultPlan:
-        """The plan in force."""
-        return self._injection.plan
-
-    def set_plan(self, plan: FaultPlan) -> None:
-        """Replace the plan; rate-limit windows and the random sequence start over."""
-        limiter = RateLimiter(plan.rate_limit, self._clock) if plan.rate_limit else None
-        self._injection = _Injection(plan, limiter, random.Random(plan.seed))
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        path: str = scope["path"]
-        if path == FAULTS_PATH:
-            await self._control(scope, receive, send)
-            return
-        injection = self._injection
-        plan = injection.plan
-        if not plan.enabled or not _faulty(path):
-            await self.app(scope, receive, send)
-            return
-        delay_ms, error_status = _draw(injection)
-        if delay_ms > 0:
-            await self._sleep(delay_ms / 1000)
-        extra_headers: list[tuple[str, str]] = []
-        if injection.limiter is not None:
-            decision = injection.limiter.admit(caller_key(scope))
-            if not decision.allowed:
-                await send_json(send, 429, _rate_limited_body(decision.limit), decision.headers())
-                return
-            extra_headers = decision.headers()
-        if error_status is not None:
-            await _send_injected_error(send, error_status, plan)
-            return
-        await self.app(scope, receive, _adding_headers(send, extra_headers) if extra_headers else send)
-
-    async def _control(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if await refuse_remote(scope, send):
-            return
-        method = scope["method"]
-        if method == "PUT":
-            try:
-                document = json.loads(await read_body(receive) or b"{}")
-                if not isinstance(document, dict):
-                    raise FaultPlanError("the body must be a JSON object of fault settings")
-                self.set_plan(FaultPlan.from_json(document))
-            except (json.JSONDecodeError, UnicodeDecodeError, FaultPlanError, TypeError) as exc:
-                await send_json(send, 400, failure_body("Invalid fault plan", str(exc)))
-                return
-        elif method != "GET":
-            detail = f"{method} is not supported on {FAULTS_PATH}"
-            await send_json(send, 405, failure_body("Method not Supported", detail))
-            return
-        await send_json(send, 200, {"result": self.plan.to_json()})
-
-
-def _draw(injection: _Injection) -> tuple[float, int | None]:
-    """This request's delay (ms) and injected error status, drawn in a fixed order for reproducibility."""
-    plan, rng = injection.plan, injection.rng
-    with injection.lock:
-        delay = plan.latency_ms
-        low, high = plan.latency_jitter_ms
-        if high > 0:
-            delay += rng.uniform(low, high)
-        if plan.slow_rate and rng.random() < plan.slow_rate:
-            delay += plan.slow_ms
-        error = None
-        if plan.error_rate and rng.random() < plan.error_rate:
-            error = rng.choice(plan.error_statuses)
-        return delay, error
-
-
-def _faulty(path: str) -> bool:
-    return path.startswith(FAULTY_PREFIXES) or path in FAULTY_PATHS
-
-
-def _rate_limited_body(limit: RateLimit) -> dict[str, Any]:
-    detail = f"Rate limit of {limit.requests} requests per {limit.window_seconds} seconds for Table API exceeded"
-    return failure_body("Rate limit exceeded", detail)
-
-
-async def _send_injected_error(send: Send, status: int, plan: FaultPlan) -> None:
-    if status == 500:
-        detail = "Fault injected by the Sésame sandbox (error_rate); retry the request"
-        await send_json(send, 500, failure_body("Internal Server Error", detail))
-        return
-    # 502 and 503 come from the load balancer or a node out of API threads: HTML, not the JSON envelope.
-    reason = "Bad Gateway" if status == 502 else "Service Unavailable"
-    body = f"<html><head><title>{status} {reason}</title></head><body><h1>{status} {reason}</h1></body></html>"
-    headers = [("Retry-After", str(plan.error_retry_after_s))] if status == 503 else []
-    await send_body(send, status, body.encode(), "text/html; charset=utf-8", headers)
-
-
-def _adding_headers(send: Send, headers: Sequence[tuple[str, str]]) -> Send:
-    raw = [(name.lower().encode(), value.encode()) for name, value in headers]
-
-    async def wrapped(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            message = {**message, "headers": [*message.get("headers", []), *raw]}
-        await send(message)
-
-    return wrapped
+        super().__init__(app, plan, dialect=dialect, clock=clock, sleep=sleep)

@@ -231,3 +231,22 @@ def test_graph_directory_devices_and_sms_are_served(tmp_path: Path) -> None:
     assert sent.status_code == 201
     listed = kept if isinstance(kept, list) else kept.get("value", kept.get("messages"))
     assert [m["to"] for m in listed] == ["+33611223344"]
+
+
+def test_graph_fault_flags_throttle_with_graphs_error_shape(tmp_path: Path) -> None:
+    process, info = _up(tmp_path / "state", "--graph-rate-limit", "2/60")
+    try:
+        graph = info["graph"]
+        assert isinstance(graph, dict)
+        with httpx.Client(verify=ssl.create_default_context(cafile=str(info["ca_file"])), trust_env=False) as http:
+            form = {"grant_type": "client_credentials", "client_id": graph["client_id"],
+                    "client_secret": graph["client_secret"], "scope": "https://graph.microsoft.com/.default"}
+            token = http.post(f"{graph['authority']}/{graph['tenant']}/oauth2/v2.0/token", data=form).json()
+            headers = {"Authorization": f"Bearer {token['access_token']}"}
+            answers = [http.get(f"{graph['url']}/users", headers=headers, params={"$top": "1"}) for _ in range(3)]
+            logged = http.get(f"{graph['emulator']}/requests").json()
+    finally:
+        assert _stop(process) == 0
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert answers[2].json()["error"]["code"] == "TooManyRequests" and int(answers[2].headers["Retry-After"]) >= 1
+    assert [e["status"] for e in logged if e["path"].startswith("/v1.0/")] == [200, 200, 429]
