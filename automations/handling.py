@@ -87,10 +87,12 @@ class RequestHandler:
         if request.channel not in playbook.channels:
             return Decision(None, partner, (), "channel_not_automated",
                             f"playbook {playbook.id} does not handle {request.channel}")
-        if understanding.confidence < MIN_CONFIDENCE:
+        if understanding.confidence < MIN_CONFIDENCE or understanding.decision != "auto":
+            # The backend's own verdict on the text comes first: a guard (negation, question, forward,
+            # injection…) makes it "human" even when the intent itself is clear.
             return Decision(None, partner, (), "unsure_understanding",
-                            f"confidence {understanding.confidence:.2f} for {understanding.intent!r}: "
-                            + "; ".join(understanding.reasons))
+                            f"text judged {understanding.decision!r} at confidence {understanding.confidence:.2f} "
+                            f"for {understanding.intent!r}: " + "; ".join(understanding.reasons))
         if not understanding.targets:
             return Decision(None, partner, (), "no_target_identifier",
                             "the request names no login or e-mail address of the account")

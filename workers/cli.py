@@ -171,6 +171,47 @@ def doctor(config_path: Path, as_json: bool) -> None:
     raise SystemExit(exit_code(findings))
 
 
+@main.command("classify")
+@click.option("--input", "input_path", type=click.Path(exists=True, dir_okay=False), required=True,
+              help="JSONL messages {id, from, subject, body, headers?}; other keys are ignored.")
+@click.option("--output", "output_path", type=click.Path(dir_okay=False), default=None,
+              help="Where to write one JSON line per message (default: standard output).")
+@click.option("--backend", default="rules", show_default=True,
+              help="Understanding backend (rules, model, rules+model).")
+def classify(input_path: str, output_path: str | None, backend: str) -> None:
+    """Classify messages: intent, confidence, targets, decision (auto|human|ignore) and reasons."""
+    from automations.understanding import UnknownUnderstanderError
+    from workers.classify import classify_file
+
+    try:
+        summary = classify_file(input_path, output_path, backend)
+    except UnknownUnderstanderError as error:
+        raise click.ClickException(str(error)) from None
+    for error in summary.errors:
+        click.echo(f"{input_path}: {error}", err=True)
+    click.echo(f"# {summary.classified} classified, {len(summary.errors)} unreadable", err=True)
+    if summary.errors:
+        raise SystemExit(1)
+
+
+@main.command("eval")
+@click.option("--input", "input_path", type=click.Path(exists=True, dir_okay=False), required=True,
+              help="Labelled JSONL messages (label: {intent, targets, decision?}).")
+@click.option("--backend", default="rules", show_default=True, help="Understanding backend to measure.")
+def evaluate(input_path: str, backend: str) -> None:
+    """Per-intent precision/recall, precision and coverage of auto decisions, confusion matrix, misclassified ids."""
+    from automations.understanding import UnknownUnderstanderError
+    from workers.classify import evaluate_file
+
+    try:
+        report = evaluate_file(input_path, backend)
+    except UnknownUnderstanderError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(report.format())
+    if report.errors:
+        raise SystemExit(1)
+
+
 @main.command("demo")
 @click.option("--scenario", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
               help="Scenario to run instead of the built-in one.")

@@ -3,26 +3,69 @@
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Protocol
 
-INTENTS = ("unlock", "reset_password", "unlock_and_reset", "access_request", "other")
+INTENTS = (
+    "unlock",
+    "reset_password",
+    "unlock_and_reset",
+    "mfa",
+    "mdm_device",
+    "access_request",
+    "app_incident",
+    "hardware",
+    "info_request",
+    "thanks_or_closure",
+    "auto_reply",
+    "spam_phishing",
+    "other",
+)
+# The intents a playbook may act on without a person; everything else is routed or recorded.
+AUTOMATABLE = frozenset({"unlock", "reset_password", "unlock_and_reset"})
+# Nothing to do for the desk beyond recording the message.
+IGNORABLE = frozenset({"thanks_or_closure", "auto_reply", "spam_phishing"})
+
+AUTO, HUMAN, IGNORE = "auto", "human", "ignore"
+DECISIONS = (AUTO, HUMAN, IGNORE)
+TARGET_KINDS = ("login", "email", "name")
 
 # Built-in backends, resolved lazily; third parties add theirs through this entry-point group.
 ENTRY_POINT_GROUP = "sesame.understanders"
-_BUILTIN = {"rules": "automations.understanding.rules:RulesUnderstander"}
+_BUILTIN = {
+    "rules": "automations.understanding.rules:RulesUnderstander",
+    "model": "automations.understanding.model:ModelUnderstander",
+    "rules+model": "automations.understanding.policy:RulesAndModelUnderstander",
+}
+
+
+@dataclass(frozen=True)
+class Mention:
+    """One account the text is about, as written: ``kind`` is "login", "email" or "name"."""
+
+    kind: str
+    value: str
 
 
 @dataclass(frozen=True)
 class Understanding:
-    """What a backend made of one request; ``reasons`` say which rules fired and why it is unsure."""
+    """What a backend made of one request; ``reasons`` say which rules fired and why it is unsure.
+
+    ``targets`` are the identifiers (logins, addresses) the domain resolves; ``mentions`` add people's names and
+    say which kind each is. ``decision`` judges the text alone: "auto" (clear enough to automate), "human" or
+    "ignore" (nothing to do beyond recording). ``scores`` are per-intent probabilities when a model gave them.
+    """
 
     intent: str
     confidence: float
     targets: tuple[str, ...]
     names: tuple[str, ...]
     reasons: tuple[str, ...]
+    decision: str = HUMAN
+    mentions: tuple[Mention, ...] = ()
+    scores: Mapping[str, float] = field(default_factory=dict)
 
 
 class Understander(Protocol):
@@ -61,7 +104,15 @@ def get_understander(name: str = "rules") -> Understander:
 
 
 __all__ = [
+    "AUTO",
+    "AUTOMATABLE",
+    "DECISIONS",
+    "HUMAN",
+    "IGNORABLE",
+    "IGNORE",
     "INTENTS",
+    "TARGET_KINDS",
+    "Mention",
     "Understander",
     "Understanding",
     "UnknownUnderstanderError",

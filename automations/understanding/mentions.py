@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from automations.understanding import Mention
+from automations.understanding.folding import fold
 from automations.understanding.grammar import RESET_VERB, UNLOCK_VERB
+from automations.understanding.lexicon import is_french_word
+from automations.understanding.tables import listed_people
 
 _EMAIL = re.compile(r"\b[a-z0-9](?:[a-z0-9._%+'-]{0,62}[a-z0-9])?@(?:[a-z0-9-]+\.)+[a-z]{2,24}\b")
-_TOKEN = re.compile(r"[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?(?![\w'@-])")
+# A login stands alone: not the start of an address ("jean.dupont@...") nor of a longer word.
+_TOKEN = re.compile(r"[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?(?![\w'@-]|\.\w)")
 # Cues after which a login is expected even when written with a capital letter or as digits.
 _STRONG_CUE = (
     r"identifiants?|id(?:\s+ad)?|logins?|matricules?|upn|samaccountname|sam|nom d'utilisateur|usernames?"
@@ -16,19 +22,36 @@ _STRONG_CUE = (
 )
 _WEAK_CUE = (
     rf"(?:mots? de passe|mdp|comptes?|sessions?)\s+(?:de\s+|d'|du\s+)|comptes?|sessions?|users?"
-    rf"|utilisat(?:eur|rice)s?|{UNLOCK_VERB}|{RESET_VERB}"
+    r"|(?:mots? de passe|mdp)(?=\s+(?:oubliee?s?|perdue?s?|expiree?s?|bloquee?s?)\b)"
+    rf"|utilisat(?:eur|rice)s?|{UNLOCK_VERB}|{RESET_VERB}|comtpes?|cptes?|c'est|il s'agit (?:de|du|d')"
+    r"|(?:celui|celle|ceux|celles)\s+(?:de\s+|d'|du\s+)"
+    r"|(?:l')?(?:agente?s?|conseill(?:er|ere)s?|collegues?|salariee?s?|stagiaires?|collaborat(?:eur|rice)s?)"
 )
 _FILLER = (
     r"(?:[ \t]+(?:ad|windows|concernee?s?|suivante?s?|utilisateurs?|a debloquer|a deverrouiller|de connexion"
-    r"|a reinitialiser|est|sont|no|numero)\b|[ \t]*n°)*"
+    r"|a reinitialiser|est|sont|no|numero|demandee?|exacte?|concernee?|bloquee?s?|verrouillee?s?|mdp|mot de passe"
+    r"|du compte|le compte|de l'agent|l'agent|de notre|notre|de nouveau|toujours|encore"
+    r"|la session|de|du|pour|le|la|l'|oubliee?s?|perdue?s?|expiree?s?)\b|[ \t]*n°)*"
 )
 _CUE = re.compile(rf"\b(?:(?P<strong>{_STRONG_CUE})|(?P<weak>{_WEAK_CUE}))\b{_FILLER}")
-_LEAD = re.compile(r"[ \t]*(?:[:=][ \t]*(?:\n[ \t]*)?)?(?:[-*•·][ \t]+)?")
-_NEXT = re.compile(r"[ \t]*(?:,|;|/|&|\bet\b|\bou\b)[ \t]*|[ \t]*\n[ \t]*[-*•·][ \t]*")
+_LEAD = re.compile(r"[ \t]*(?:[:=][ \t]*(?:\n[ \t]*)?)?(?:[-*•·][ \t]+|[→>][ \t]*)?")
+_NEXT = re.compile(
+    r"[ \t]*(?:,|;|/|&|\+|\bet\b|\bou\b)[ \t]*|[ \t]*\n[ \t]*(?:[-*•·]|[→>])[ \t]*"
+    # A bare list, one login per line: the next line holds one token and nothing else.
+    r"|[ \t]*\n[ \t]*(?=[a-z0-9][a-z0-9._-]*[a-z0-9][ \t]*(?:\n|$))"
+)
+# "pour langloxa, merci": a login after "pour" only when it ends the phrase.
+_POUR_LOGIN = re.compile(
+    r"\bpour[ \t]+([a-z0-9][a-z0-9._-]{1,62}[a-z0-9])(?![\w@-]|\.\w)"
+    # A plain word after "pour" is a login only at the end of the phrase; one with digits or dots always is.
+    r"(?:(?=[ \t]*(?:[,.;!?\n]|$|merci|svp|stp))|(?<=\d)|(?<=[a-z0-9][._-][a-z0-9]))"
+)
 _PAREN_CUE = re.compile(
-    r"\b(?:comptes?|sessions?|acces|mot de passe|mdp|utilisat\w*|collegue\w*|conseill\w*|agent\w*)\b"
+    r"\b(?:comptes?|sessions?|acces|mot de passe|mdp|utilisat\w*|collegue\w*|conseill\w*|agent\w*|apprenti\w*"
+    r"|stagiaire\w*|salarie\w*|personnes?|collaborat\w*)\b"
     r"[^()\n.?!]{1,80}\(\s*$"
 )
+_CAPITALISED_BEFORE = re.compile(r"\b[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ]+(?:-[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ]+)*[ \t]*$")
 _PAREN_TOKEN = re.compile(r"\(\s*([a-z0-9][a-z0-9._-]{0,62}[a-z0-9])\s*\)")
 
 _STOP_WORDS = """
@@ -45,18 +68,45 @@ _STOP_WORDS = """
     plusieurs certains certaines autre autres celui celle ceux celles cela ca ceci lequel laquelle quel quelle
     afin alors ainsi puis ensuite enfin encore oui non ok urgente immediatement please pls thanks the my his her
     for of to and account password agent agents collegue conseiller conseillere stagiaire salarie salariee
+    desactive desactivee active activee apparait comme hier matin soir semaine lundi mardi mercredi jeudi vendredi
+    oublie oubliee perdu perdue expire expiree svp cdt cdlt cordialement bonjour info pb probleme depuis
+    suite demande demandes pouvez pourriez pourrais peux mots equipe associe associee desormais dans bientot
+    jours heures suis question deblocage reinitialisation test essai voici cas soucis souci bon regle ok fait
+    resolu good reparti nos vos conseilleres conseillers personnes apprentis apprenties stagiaires collegues
+    salaries salariees agentes collaborateurs collaboratrices
 """
 _STOP = frozenset(_STOP_WORDS.split())
 _INTENT_WORD = re.compile(r"^(?:de-?)?bloq|verr?ouill|^deve?r{1,2}o?u?il|^reinit|^reset|ment$|-meme$|-memes$")
 
 _TITLE = r"(?:m\.|mr\.?|mme\.?|mlle\.?|monsieur|madame|mademoiselle)"
 _NAME_CUE = re.compile(
-    rf"\b(?:(?:comptes?|sessions?|acces|mot de passe|mdp|identifiants?|boite)\s+(?:de|d'|du|pour)\s*"
+    rf"\b(?:(?:comptes?|comtpes?|cptes?|sessions?|acces|mots? de passe|mdp|identifiants?|boite|celui|celle)"
+    r"(?:\s+(?:windows|ad|informatique|utilisateur|outlook|de messagerie))?\s+(?:de|d'|du|pour)\s*"
     rf"|pour\s+|(?P<title>{_TITLE})\s+"
     r"|(?:collegues?|conseill(?:er|ere)s?|agente?s?|utilisat(?:eur|rice)s?|salariee?s?|stagiaires?"
     r"|collaborat(?:eur|rice)s?|apprentie?s?|benevoles?|referente?s?)\s+"
-    rf"|(?:{UNLOCK_VERB}|{RESET_VERB})\s+|(?:personne|utilisateur|agent)s?\s+concernee?s?\s*:\s*|nom\s*:\s*)"
+    rf"|il s'agit (?:de|du compte de|d')[ \t]*|(?:{UNLOCK_VERB}|{RESET_VERB})[ \t]+"
+    r"|(?:personne|utilisateur|agent)s?\s+concernee?s?\s*:\s*|nom\s*:\s*)"
 )
+_NAME_SUBJECT = re.compile(
+    r"(?:^|(?<=[.!?,:]\s)|(?<=\n))(?P<name>(?:(?:[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ]+(?:-[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ]+)*"
+    r"|[A-ZÀ-ÖØ-Þ]{2,})[ \t]+)"
+    r"(?:[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ]+(?:-[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ]+)*|[A-ZÀ-ÖØ-Þ]{2,}))(?=[ \t,])"
+    r"(?=[ \t]*(?:\([^()\n]{1,40}\)[ \t]*)?,?[ \t]*(?:est\b|a besoin|ont oubli|a oubli|a perdu|n'arrive"
+    r"|ne (?:peut|parvient)|s'est|se retrouve"
+    r"|a son compte|a bloqu|a verrouill|ne se souvient)"
+    r"|(?:\([^()\n]{1,40}\))?[ \t]*:[ \t]*"
+    r"(?:compte|mot de passe|mdp|session|identifiant|bloqu|verrouill|oubli|r[ée]init|d[ée]bloq))",
+    re.MULTILINE,
+)
+_ONE_NAME = (
+    r"[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ]+(?:-[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ]+)*"
+    r"(?:[ \t]+(?:[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ]+|[A-ZÀ-ÖØ-Þ]{2,})){1,2}"
+)
+# "sont bloquées : Hugo Haddad, Sandrine Marchand et Fatima Bouchard"
+_NAME_LIST = re.compile(rf":[ \t]*(?P<list>{_ONE_NAME}(?:[ \t]*(?:,|\bet\b)[ \t]*{_ONE_NAME})+)")
+_NAME_LIST_CUE = re.compile(r"(?:bloque|verrouill|suivant|concerne|personnes|agents|collegues|comptes)\w*[^:\n]{0,30}$")
+_PARTICLES = frozenset(["Le", "La", "De", "Du", "Des", "Da", "Van", "Von", "Di", "Del"])
 _TITLE_IN_TEXT = re.compile(r"(?:M\.|Mr\.?|Mme\.?|Mlle\.?|Monsieur|Madame|Mademoiselle)[ \t]+")
 _NAME_WORD = re.compile(
     r"(?:[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ]+(?:-[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ]+)*|[A-ZÀ-ÖØ-Þ]{2,}(?:-[A-ZÀ-ÖØ-Þ]{2,})*)(?![\w'])"
@@ -72,11 +122,13 @@ _GREETING = re.compile(r"(?m)^[ \t]*(?:(?:bonjour|bonsoir|hello|salut|coucou|hi|
 
 @dataclass(frozen=True)
 class Mentions:
-    """Targets (lower-cased identifiers) and people's names, in order of appearance."""
+    """Targets (lower-cased identifiers) and people's names, in order of appearance; ``mentions`` gives both
+    with their kind ("login", "email", "name")."""
 
     targets: tuple[str, ...]
     names: tuple[str, ...]
     cues: tuple[str, ...]
+    mentions: tuple[Mention, ...] = ()
 
 
 def mask_greetings(text: str, folded: str) -> str:
@@ -97,12 +149,39 @@ def mask_greetings(text: str, folded: str) -> str:
 
 
 def _valid_token(token: str, original: str, strong: bool) -> bool:
-    if len(token) < 2 or token in _STOP or _INTENT_WORD.search(token):
+    # An ordinary French word ("quoi", "lien", "collective", "est-il") is never a login, whatever the cue.
+    if len(token) < 2 or token in _STOP or _INTENT_WORD.search(token) or is_french_word(token):
         return False
     if token.isdigit():
         return strong and len(token) >= 4
-    # A capitalised word after "compte"/"débloquer" is a name or a product, not a login.
-    return strong or not (original[:1].isupper() and any(c.islower() for c in original[1:]))
+    # A capitalised word after "compte"/"débloquer" is a name or a product, not a login; so is a surname in
+    # capitals ("compte verrouillé BESNARD Brigitte").
+    capitalised = original[:1].isupper() and any(c.islower() for c in original[1:])
+    shouted = original.isalpha() and original.isupper()
+    return strong or not (capitalised or shouted)
+
+
+def _valid_login(token: str, text: str, match: re.Match[str]) -> bool:
+    original = text[match.start(1) : match.end(1)]
+    return _valid_token(token, original, False) and token not in _POUR_STOP
+
+
+# "martini mdp oublié", "kaya-m de nouveau bloqué": a login right before the state it is in.
+_LOGIN = r"[a-z][a-z0-9._-]{1,30}[a-z0-9](?![\w@-]|\.\w)"
+_LOGIN_BEFORE_STATE = re.compile(
+    rf"(?<![\w@.'-])({_LOGIN}(?:[ \t]*(?:,|\bet\b)[ \t]*{_LOGIN})*)(?:[ \t]*[=:][ \t]*|[ \t]+)"
+    r"(?:(?:mdp|mot de passe|compte|session)[ \t]+)?"
+    r"(?:(?:est|sont|a|ont|a ete|ont ete|de nouveau|toujours|encore|a nouveau)[ \t]+)*"
+    r"(?:bloquee?s?|verrouillee?s?|oubliee?s?|expiree?s?)\b"
+)
+_GROUP_SEP = re.compile(r"[ \t]*(?:,|\bet\b)[ \t]*")
+# A short message whose login stands alone on its line ("Bonjour\ndenisf\ncompte verrouillé").
+_LONE_LOGIN = re.compile(r"(?m)^[ \t]*([a-z][a-z0-9._-]{2,30}[a-z0-9])[ \t]*$")
+_POUR_STOP_WORDS = "info information moi lui elle eux nous vous cela ca tous toutes demain lundi mardi"
+_POUR_STOP = frozenset(_POUR_STOP_WORDS.split())
+
+
+_NEXT_NAME_WORD = re.compile(r"[ \t]+[A-ZÀ-ÖØ-Þ]")
 
 
 def _cued_tokens(text: str, folded: str) -> list[tuple[int, str]]:
@@ -114,6 +193,9 @@ def _cued_tokens(text: str, folded: str) -> list[tuple[int, str]]:
         while True:
             token = _TOKEN.match(folded, at)
             if token is None or not _valid_token(token.group(0), text[token.start() : token.end()], strong):
+                break
+            if _NAME_WORD.fullmatch(text, token.start(), token.end()) and _NEXT_NAME_WORD.match(text, token.end()):
+                # "identifiant : Sylvie Mercier, mercier-s": capitalised words in a row are a name, not a login.
                 break
             found.append((token.start(), token.group(0)))
             sep = _NEXT.match(folded, token.end())
@@ -135,8 +217,13 @@ def _names(text: str, folded: str) -> list[tuple[int, int, str]]:
         end = at
         while len(words) < 3:
             word = _NAME_WORD.match(text, end)
-            if word is None or folded[word.start() : word.end()] in _NAME_STOP:
+            if word is None:
                 break
+            if folded[word.start() : word.end()] in _NAME_STOP:
+                # "Didier Le Gall": a particle belongs to the name when a surname follows it.
+                follow = _NAME_WORD.match(text, word.end() + 1)
+                if not (words and word.group(0) in _PARTICLES and follow and text[word.end()] == " "):
+                    break
             words.append(word.group(0))
             end = word.end()
             gap = re.match(r"[ \t]+", text[end:])
@@ -146,6 +233,29 @@ def _names(text: str, folded: str) -> list[tuple[int, int, str]]:
         end = at + len(text[at:end].rstrip())
         if len(words) >= 2 or (titled and words):
             found.append((at, end, " ".join(words)))
+    return found
+
+
+# "débloquer marie durand svp": a lower-case first name and surname after a cue, ending the phrase.
+_LOWER_WORD = r"[a-zà-öø-ÿ]{2,}(?:-[a-zà-öø-ÿ]{2,})?"
+_LOWER_NAME = re.compile(
+    rf"({_LOWER_WORD})[ \t]+({_LOWER_WORD})(?=[ \t]*(?:[,.;:!?()\n]|$|(?:merci|svp|stp|asap|est|sont|a|elle|il"
+    r"|bloquee?s?|verrouillee?s?)\b))"
+)
+
+
+def _lower_case_names(text: str, folded: str) -> list[tuple[int, int, str]]:
+    """Names written in lower case right after a name cue; neither word may be a French word or a stop word."""
+    found: list[tuple[int, int, str]] = []
+    for cue in _NAME_CUE.finditer(folded):
+        # Matched on the fold ("bloqué" ends the name too), kept only if written in lower case.
+        match = _LOWER_NAME.match(folded, cue.end())
+        if match is None or text[match.start() : match.end()] != text[match.start() : match.end()].lower():
+            continue
+        words = [fold(word) for word in match.groups()]
+        if any(is_french_word(w) or w in _STOP or w in _NAME_STOP or _INTENT_WORD.search(w) for w in words):
+            continue
+        found.append((match.start(), match.end(), text[match.start() : match.end()]))
     return found
 
 
@@ -160,19 +270,78 @@ def find_mentions(text: str, folded: str, *, sender: str | None = None) -> Menti
         cues.append("e-mail address in the text")
     targets += emails
     cued = _cued_tokens(text, masked)
+    for pattern in (_POUR_LOGIN, _LONE_LOGIN):
+        cued += [(m.start(1), m.group(1)) for m in pattern.finditer(masked) if _valid_login(m.group(1), text, m)]
+    for group in _LOGIN_BEFORE_STATE.finditer(masked):
+        at = group.start(1)
+        for part in _GROUP_SEP.split(group.group(1)):
+            start = masked.index(part, at)
+            if _valid_token(part, text[start : start + len(part)], False) and part not in _POUR_STOP:
+                cued.append((start, part))
+            at = start + len(part)
     if cued:
         cues.append("identifier after a cue (identifiant, compte, login, débloquer...)")
     targets += cued
     names = _names(text, masked)
+    lower_names = _lower_case_names(text, masked)
+    # The first word of "marie durand" was read as a login by the cue: it is part of the name.
+    targets = [t for t in targets if not any(start <= t[0] < end for start, end, _ in lower_names)]
+    names += lower_names
+    names += [
+        (m.start("name"), m.end("name"), " ".join(m.group("name").split()))
+        for m in _NAME_SUBJECT.finditer(text)
+        if not any(w.lower() in _NAME_STOP for w in m.group("name").split())
+    ]
+    for enumeration in _NAME_LIST.finditer(text):
+        if _NAME_LIST_CUE.search(masked[max(0, enumeration.start() - 60) : enumeration.start()]):
+            at = enumeration.start("list")
+            names += [
+                (at + one.start(), at + one.end(), one.group(0))
+                for one in re.finditer(_ONE_NAME, enumeration.group("list"))
+            ]
+    names = [n for n in names if not _is_sender(n[2], own)]
     for match in _PAREN_TOKEN.finditer(masked):
         before = masked[max(0, match.start() - 90) : match.start() + 1]
         after_name = any(end <= match.start() and not masked[end : match.start()].strip() for _, end, _ in names)
+        # "Océane (traoreoc)": a lower-case login in brackets right after a capitalised first name.
+        after_name = after_name or bool(_CAPITALISED_BEFORE.search(text[max(0, match.start() - 40) : match.start()]))
         if (after_name or _PAREN_CUE.search(before)) and _valid_token(match.group(1), match.group(1), True):
             targets.append((match.start(1), match.group(1)))
             cues.append("identifier in brackets after a name")
+    listed = listed_people(text, masked)
+    if listed.logins or listed.names:
+        cues.append("people listed in a table or a bulleted list")
+    targets += listed.logins
+    names += [(at, at, name) for at, name in listed.names]
     ordered = sorted(targets, key=lambda t: t[0])
+    people = sorted(names, key=lambda n: n[0])
+    kinds = [(at, Mention("email" if "@" in value else "login", value)) for at, value in ordered]
+    kinds += [(at, Mention("name", name)) for at, _, name in people]
+    unique_names = _distinct_names(name for _, _, name in people)
     return Mentions(
         targets=tuple(dict.fromkeys(value for _, value in ordered)),
-        names=tuple(dict.fromkeys(name for _, _, name in names)),
+        names=unique_names,
         cues=tuple(dict.fromkeys(cues)),
+        mentions=tuple(
+            dict.fromkeys(
+                mention
+                for _, mention in sorted(kinds, key=lambda k: k[0])
+                if mention.kind != "name" or mention.value in unique_names
+            )
+        ),
     )
+
+
+def _is_sender(name: str, sender: str) -> bool:
+    """A name made of the words of the sender's own address ("isabelle.moreau@...") is a signature."""
+    local = set(re.split(r"[._-]+", sender.partition("@")[0]))
+    words = {fold(word) for word in name.split()}
+    return bool(local) and len(words) >= 2 and words <= local
+
+
+def _distinct_names(names: Iterable[str]) -> tuple[str, ...]:
+    """Names in order, once each; "Marc Martin" and "MARTIN Marc" are the same person."""
+    seen: dict[frozenset[str], str] = {}
+    for name in names:
+        seen.setdefault(frozenset(name.lower().split()), name)
+    return tuple(seen.values())

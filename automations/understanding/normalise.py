@@ -13,9 +13,11 @@ from automations.understanding.thread import first_message, split_thread
 _SUBJECT_PREFIX = re.compile(r"^\s*(?:re|tr|fw|fwd|ref|rep|aw|wg|sv)\s*(?:\[\d+\])?\s*:\s*", re.IGNORECASE)
 _REPLY_PREFIX = re.compile(r"^(?:re|rep|aw|sv)\b", re.IGNORECASE)
 _FILLER_LINE = re.compile(
-    r"^(?:(?:bonjour|bonsoir|hello|salut|hi)\b[^.!?]{0,40}|pour info(?:rmation)?|fyi|voir ci-dessous|cf\.? ci-dessous"
+    # A greeting line, unless it goes on to say something ("Bonjour, c'est réglé, merci").
+    r"^(?:(?:bonjour|bonsoir|hello|salut|hi)\b(?![^.!?]*\b(?:c'est|est|sont|regle|resolu|bon|ok|fonctionne|marche"
+    r"|merci)\b)[^.!?]{0,40}|pour info(?:rmation)?|fyi|voir ci-dessous|cf\.? ci-dessous"
     r"|ci-dessous|(?:je vous|je te|nous vous) (?:transfere|transmets|fais suivre)\b.{0,40}|transfert|pour traitement"
-    r"|pour action|a traiter|merci)[\s.,:;!]*$"
+    r"|pour action|a traiter|merci)(?:[\s.,:;!]*(?:svp|stp|s'il (?:vous|te) plait|merci))?[\s.,:;!]*$"
 )
 
 
@@ -38,9 +40,14 @@ class NormalisedText:
         return len(self.text) - len(self.body)
 
 
+# HTML comments are invisible to the reader: an instruction there is meant for a machine.
+_HTML_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
+
+
 def _clean(raw: str) -> tuple[str, bool]:
     text, hidden = strip_hidden(raw)
-    return unicodedata.normalize("NFKC", text), hidden
+    text, comments = _HTML_COMMENT.subn("", text)
+    return unicodedata.normalize("NFKC", text), hidden or comments > 0
 
 
 def _clean_subject(subject: str) -> tuple[str, bool]:

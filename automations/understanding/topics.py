@@ -1,0 +1,118 @@
+"""Cues for the intents the desk routes rather than automates: MFA, devices, applications, hardware, questions,
+closures, auto-replies and phishing. Patterns run on folded text (lower case, no accents, straight apostrophes)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+MFA = "mfa"
+MDM = "mdm_device"
+APP = "app_incident"
+HARDWARE = "hardware"
+INFO = "info_request"
+CLOSURE = "thanks_or_closure"
+AUTO_REPLY = "auto_reply"
+SPAM = "spam_phishing"
+
+
+@dataclass(frozen=True)
+class Topic:
+    """One way of talking about a routed intent."""
+
+    intent: str
+    label: str
+    pattern: re.Pattern[str]
+
+
+def _topic(intent: str, label: str, pattern: str) -> Topic:
+    return Topic(intent, label, re.compile(pattern))
+
+
+# Systems whose passwords and accounts are not the directory's: never unlocked or reset by Sésame.
+OTHER_SYSTEM = (
+    r"sap|citrix|okta|salesforce|i-?milo|kairos|cafpro|caf\.fr|portail (?:de la )?caf|espace partenaires? caf"
+    r"|mon compte partenaire|ameli|net-?entreprises|vpn|token|jeton|rsa|securid|servicenow|pega|cegid|workday"
+    r"|hr ?access|chorus|ouiform|dude|aude|parcoursup|agora|sifa|kelio|octime|gfi|oscar|marcel|sygefor"
+)
+
+TOPICS: tuple[Topic, ...] = (
+    _topic(
+        MFA,
+        "second factor (MFA, Authenticator, SMS code)",
+        r"\b(?:mfa|2fa|a2f|double authentification|double facteur|authentification (?:a deux facteurs|forte|multi\w*"
+        r"|a double facteur)|authenticator|authentificat(?:eur|or)|microsoft auth\w*"
+        r"|codes? (?:de verification|de validation|de securite|sms|par sms|a 6 chiffres|d'authentification)"
+        r"|(?:recoi[st]|recevons|recu|arrive)\s+(?:plus|pas|aucun)\s+(?:\w+\s+){0,2}?(?:code|sms|notification)"
+        r"|notification (?:de connexion|d'approbation|authenticator)|approuver la (?:connexion|demande|notification)"
+        r"|methodes? d'authentification|facteur d'authentification)",
+    ),
+    _topic(
+        MDM,
+        "phone or tablet (Intune, company portal)",
+        r"\b(?:tablettes?|smartphones?|iphones?|ipad|android|intune|portail d'entreprise|company portal|mdm"
+        r"|telephones? (?:pro\w*|de service|mobiles? pro\w*|portables? pro\w*)|mobiles? pro\w*"
+        r"|enrol\w*|enrole\w*|inscri\w* (?:l'appareil|le telephone|la tablette)|appareil mobile"
+        r"|code (?:pin|de deverrouillage) (?:du|de la|de son|de sa) (?:telephone|tablette|mobile))",
+    ),
+    _topic(
+        APP,
+        "business application or another system (SAP, i-milo, Kairos, Citrix, VPN...)",
+        rf"\b(?:{OTHER_SYSTEM})\b",
+    ),
+    _topic(
+        APP,
+        "application error",
+        r"\b(?:application|appli|logiciel|outil metier|progiciel|site|portail|plateforme)\b[^.\n]{0,60}"
+        r"\b(?:erreur|bug|plante|planta|ne (?:fonctionne|marche|repond|s'ouvre|charge)|lent\w*|inaccessible"
+        r"|indisponible|page blanche|message d'erreur)",
+    ),
+    _topic(
+        HARDWARE,
+        "hardware (printer, laptop, screen...)",
+        r"\b(?:imprimantes?|scanners?|photocopieu\w+|copieurs?|ecrans?|claviers?|souris|pc portables?"
+        r"|ordinateurs?(?: portables?)?|unite centrale|casques?|webcams?|station d'accueil|docks?|chargeurs?"
+        r"|batteries?|disques? durs?|cles? usb|toner|cartouches?|bourrage|vide ?projecteur"
+        r"|poste (?:fixe|informatique)|materiel)\b",
+    ),
+    _topic(
+        INFO,
+        "question asking for information",
+        r"\b(?:savoir (?:si|comment|quand|quel\w*|ou|pourquoi)|pourriez-vous m'(?:indiquer|expliquer|informer)"
+        r"|pouvez-vous m'(?:indiquer|expliquer|informer)|quel(?:le)?s? (?:est|sont) (?:la|le|les)"
+        r"|est-ce (?:que|qu')|renseignements?|informations? sur|une question|petite question|combien de"
+        r"|comment (?:faire|fait-on|proceder|puis-je|doit-on)|quelle (?:procedure|demarche)|a quelle adresse)",
+    ),
+)
+
+AUTO_REPLY_SUBJECT = re.compile(
+    r"^(?:(?:re|tr|fw)\s*:\s*)?(?:absence|absente?\b|reponse automatique|automatic reply|auto(?:matic)?[- ]?reply"
+    r"|autoreply|out of (?:the )?office|message d'absence|en conges?\b|hors du bureau|indisponible)"
+)
+AUTO_REPLY_BODY = re.compile(
+    r"\bje (?:suis|serai) (?:actuellement |absente? |en conges? |en formation |en deplacement )*(?:absente?"
+    r"|en conges?|en formation|en deplacement|hors du bureau|en arret)\b"
+    r"|\bactuellement absente?\b|\bje serai de retour\b|\bde retour (?:le|au bureau|lundi|mardi|mercredi|jeudi"
+    r"|vendredi)\b|\bpendant mon absence\b|\bje n'aurai pas acces a (?:mes|ma|mon) (?:mails|messagerie|courriel)"
+    r"|\bout of (?:the )?office\b|\bce message est (?:une reponse|genere) automatique"
+    r"|\breponse automatique\b|\bje prendrai connaissance de votre (?:message|mail|courriel)"
+)
+PHISHING = re.compile(
+    r"\bcliquez (?:ici|sur (?:ce|le) lien|sur le bouton)|\bclick here\b"
+    r"|\bvotre (?:boite (?:mail |aux lettres |de reception )?|messagerie |compte (?:mail |e-mail |email )?)"
+    r"(?:est |sera |a ete |va etre )(?:presque )?(?:pleine?|suspendue?|desactivee?|fermee?|supprimee?|expiree?"
+    r"|bloquee? dans)"
+    r"|\b(?:verifie[rz]|confirme[rz]|valide[rz]|mettre a jour|mettez a jour) (?:votre|vos) (?:compte|identifiants"
+    r"|informations|mot de passe|acces|coordonnees)"
+    r"|\bquota (?:de stockage|de messagerie|depasse)|\b(?:gagne|gagnant|gagnez|loterie|heritage|bitcoin|crypto\w*"
+    r"|casino|viagra|rencontres? coquines?)\b|\bfelicitations,? vous\b|\bse desabonner\b|\bdesabonnez\b"
+    r"|\bunsubscribe\b|\boffre (?:exceptionnelle|speciale|limitee)\b|\bpromotion\b|(?<!\w)-\d{2} ?%"
+    r"|\bconnectez-vous (?:avec|a l'aide de|en utilisant) vos identifiants"
+    r"|\bdocument (?:a signer|en attente de signature)"
+    r"|\bgratuit\w*|\blivraison\b|\bdecouvrez\b|\binscrivez-vous\b|\bprix (?:casses|bas|imbattables)\b|\bnewsletter\b"
+    r"|\bdans les 24 ?h(?:eures)?,? (?:votre|sinon)|\bfacture (?:impayee|en attente|jointe)\b"
+)
+LINK = re.compile(r"\b(?:https?://|www\.)\S+|\bbit\.ly/")
+
+# Only thanks, closing words or "it works now": nothing left for the desk.
+THANKS = re.compile(r"\b(?:merci|remercie\w*|thanks|thank you)\b(?!\s+(?:d'avance|par avance|de\b|d'))")
