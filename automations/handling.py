@@ -17,6 +17,7 @@ from automations.registry import Partner, PartnerRegistry
 from automations.replies import Templates
 from automations.request import Request
 from automations.understanding import Understander, Understanding
+from automations.understanding.headers import understand_message
 from connectors.directory import Change, Directory
 from connectors.errors import ConnectorError
 from connectors.tickets import Closure, NewIncident, TicketRef, TicketSystem
@@ -103,10 +104,15 @@ class RequestHandler:
 
     def handle(self, request: Request) -> Outcome:
         """Take the request to its end and record the outcome in the ledger."""
-        understanding = self.understander.understand(request.subject, request.text, sender=request.sender_address)
+        # Transport headers (Auto-Submitted, X-Autoreply) overrule the text for automatic replies.
+        understanding = understand_message(self.understander, request.subject, request.text,
+                                           sender=request.sender_address, headers=dict(request.headers))
         decision = self.decide(request, understanding)
         ticket = self._open_ticket(request, decision.partner)
         base = Outcome(decision=HANDED_OVER, intent=understanding.intent, targets=understanding.targets,
+                       understanding={"backend": getattr(self.understander, "name", ""),
+                                      "intent": understanding.intent, "confidence": understanding.confidence,
+                                      "decision": understanding.decision, "reasons": list(understanding.reasons)},
                        partner_id=decision.partner.id if decision.partner else None,
                        ticket_sys_id=ticket.sys_id, ticket_number=ticket.number)
         if decision.playbook is None or decision.partner is None:

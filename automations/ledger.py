@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, Text, create_engine, event, func, select
+from sqlalchemy import ForeignKey, Integer, String, Text, create_engine, event, func, inspect, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
@@ -44,6 +44,8 @@ class RequestRow(Base):
     decision: Mapped[str | None] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[str | None] = mapped_column(Text)
+    # What the understanding backend concluded and why (rule names and scores, never message text).
+    understanding: Mapped[str | None] = mapped_column(Text)
     partner_id: Mapped[str | None] = mapped_column(String(128))
     ticket_sys_id: Mapped[str | None] = mapped_column(String(64))
     ticket_number: Mapped[str | None] = mapped_column(String(40))
@@ -89,6 +91,7 @@ class Outcome:
     ticket_sys_id: str | None = None
     ticket_number: str | None = None
     playbook: str | None = None
+    understanding: dict[str, Any] | None = None
 
 
 def _sqlite_pragmas(engine: Engine) -> None:
@@ -109,7 +112,21 @@ class Ledger:
         if self.engine.dialect.name == "sqlite":
             _sqlite_pragmas(self.engine)
         Base.metadata.create_all(self.engine)
+        self._add_missing_columns()
         self._session = sessionmaker(self.engine, expire_on_commit=False)
+
+    def _add_missing_columns(self) -> None:
+        """Columns added since a ledger was created (nullable ones only) are added in place.
+
+        A stop-gap until Alembic migrations: it never drops or changes a column.
+        """
+        existing = {c["name"] for c in inspect(self.engine).get_columns(RequestRow.__tablename__)}
+        with self.engine.begin() as connection:
+            for column in RequestRow.__table__.columns:
+                if column.name not in existing and column.nullable:
+                    kind = column.type.compile(dialect=self.engine.dialect)
+                    table = RequestRow.__tablename__
+                    connection.execute(text(f'ALTER TABLE {table} ADD COLUMN "{column.name}" {kind}'))
 
     def register(self, request: Request) -> bool:
         """Record a newly seen request; False when its key was seen before (the request is a duplicate)."""
@@ -151,6 +168,7 @@ class Ledger:
             row.decision, row.reason, row.detail = outcome.decision, outcome.reason, outcome.detail
             row.intent, row.targets = outcome.intent, json.dumps(list(outcome.targets))
             row.partner_id, row.playbook = outcome.partner_id, outcome.playbook
+            row.understanding = json.dumps(outcome.understanding, ensure_ascii=False) if outcome.understanding else None
             row.ticket_sys_id, row.ticket_number = outcome.ticket_sys_id, outcome.ticket_number
             row.finished_at = utcnow()
             session.commit()
@@ -196,7 +214,8 @@ class Ledger:
             "automated_pct": round(100.0 * len(automated) / len(rows), 1) if rows else 0.0,
             "requests": [
                 {"key": r.key, "sender": r.sender, "subject": r.subject, "decision": r.decision, "reason": r.reason,
-                 "ticket": r.ticket_number, "intent": r.intent}
+                 "ticket": r.ticket_number, "intent": r.intent,
+                 "understanding": json.loads(r.understanding) if r.understanding else None}
                 for r in rows
             ],
         }

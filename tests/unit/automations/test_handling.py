@@ -128,3 +128,19 @@ def test_retry_reuses_the_ticket_opened_before(world: dict[str, object]) -> None
     handle(world, request)
     world["handler"].handle(request)  # type: ignore[attr-defined]
     assert len(world["tickets"].tickets) == 1  # type: ignore[attr-defined]
+
+
+def test_the_understanding_and_its_reasons_are_in_the_ledger(world: dict[str, object]) -> None:
+    handle(world, email("Merci de débloquer le compte jdupont"))
+    [row] = world["ledger"].summary()["requests"]  # type: ignore[attr-defined]
+    assert row["understanding"]["intent"] == "unlock" and row["understanding"]["decision"] == "auto"
+    assert row["understanding"]["backend"] == "rules" and row["understanding"]["reasons"]
+
+
+def test_an_auto_reply_header_overrules_the_text(world: dict[str, object]) -> None:
+    request = Request(key="<ar@ml.fr>", channel="email", sender_address=CORRESPONDENT, sender_name="Claire",
+                      subject="Compte bloqué", text="Merci de débloquer le compte jdupont",
+                      headers=(("Auto-Submitted", "auto-replied"),), source_id="m2")
+    outcome = handle(world, request)
+    assert outcome.decision == HANDED_OVER and outcome.intent == "auto_reply"  # type: ignore[attr-defined]
+    assert world["directory"].writes == []  # type: ignore[attr-defined]
