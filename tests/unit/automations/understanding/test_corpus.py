@@ -153,20 +153,39 @@ def _trigrams(text: str) -> set[str]:
     return {text[i : i + 3] for i in range(max(1, len(text) - 2))}
 
 
-def test_no_dev_body_is_a_near_duplicate_of_a_train_body(corpus: dict[str, list[dict[str, Any]]]) -> None:
-    train = [(r["id"], s, _trigrams(s)) for r in corpus["train"] for s in [_shape(r)]]
+def _near_duplicates(
+    records: list[dict[str, Any]], against: list[dict[str, Any]], *, min_length: int = 0
+) -> list[tuple[str, str]]:
+    known = [(r["id"], s, _trigrams(s)) for r in against for s in [_shape(r)]]
     close: list[tuple[str, str]] = []
-    for record in corpus["dev"]:
+    for record in records:
         shape = _shape(record)
+        if len(shape) < min_length:
+            continue
         grams = _trigrams(shape)
-        for train_id, other, other_grams in train:
+        for known_id, other, other_grams in known:
             limit = max(NEAR_DUPLICATE_FLOOR, int(NEAR_DUPLICATE_SHARE * max(len(shape), len(other))))
             # One edit removes at most three trigrams of either side: a cheap bound before the exact distance.
             if max(len(grams - other_grams), len(other_grams - grams)) > 3 * limit:
                 continue
             if _within(shape, other, limit):
-                close.append((record["id"], train_id))
-    assert close == []
+                close.append((record["id"], known_id))
+    return close
+
+
+def test_no_dev_body_is_a_near_duplicate_of_a_train_body(corpus: dict[str, list[dict[str, Any]]]) -> None:
+    assert _near_duplicates(corpus["dev"], corpus["train"]) == []
+
+
+def test_the_held_out_test_split_is_valid_and_unseen(corpus: dict[str, list[dict[str, Any]]]) -> None:
+    held_out = [json.loads(line) for line in (CORPUS / "test.jsonl").read_text(encoding="utf-8").splitlines() if line]
+    ids = [r["id"] for r in held_out]
+    assert len(ids) == len(set(ids)) and all(i.startswith("test-") for i in ids)
+    for record in held_out:
+        text = f"{record['subject']}\n{record['body']}"
+        assert all(t["value"] in text for t in record["label"]["targets"]), record["id"]
+    # Very short messages ("ok merci ça marche") coincide by nature; they are not templates.
+    assert _near_duplicates(held_out, corpus["train"] + corpus["dev"], min_length=40) == []
 
 
 def test_near_duplicate_check_catches_a_template_with_names_swapped() -> None:
