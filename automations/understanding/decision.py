@@ -1,4 +1,13 @@
-"""Judge the text alone: "auto" when clear enough to automate, "ignore" when there is nothing to do, else "human"."""
+"""Judge the text alone: "auto" when clear enough to automate, "ignore" when there is nothing to do, else "human".
+
+Precision first: any doubt ("blocked") gives "human". Forwarded chains: a forward whose new part is empty or only
+"pour traitement" / "voir ci-dessous" is judged on the forwarded request, like a direct one, but only when that
+request is clear on its own (an unlock/reset cue in the forwarded body, not just its subject), names a target,
+and no guard, link or hidden text fired; its confidence is capped below the direct-request level (rules.py
+``_FORWARD_CAP``) and its reasons say it was forwarded. The forwarder vouches for it: the domain automates only
+registered partner correspondents (automations/handling.py), which is how the corpus labels such forwards
+``auto``. A forward carrying the forwarder's own words is judged on those words only; quoted history never counts.
+"""
 
 from __future__ import annotations
 

@@ -78,7 +78,7 @@ CUES: tuple[Cue, ...] = (
         UNLOCK,
         Strength.STATE,
         "someone described as locked",
-        rf"\b(?:est|suis|sont|soit|reste|restent|retrouve|trouve|me|se|s'est)\s+(?:toujours\s+|encore\s+"
+        rf"\b(?:est|suis|sont|soit|serait|seraient|semble|reste|restent|retrouve|trouve|me|se|s'est)\s+(?:toujours\s+|encore\s+"
         rf"|de nouveau\s+|a nouveau\s+|completement\s+)?(?:re)?{_LOCKED}",
     ),
     _cue(

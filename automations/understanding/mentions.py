@@ -23,14 +23,14 @@ _STRONG_CUE = (
 _WEAK_CUE = (
     rf"(?:mots? de passe|mdp|comptes?|sessions?)\s+(?:de\s+|d'|du\s+)|comptes?|sessions?|users?"
     r"|(?:mots? de passe|mdp)(?=\s+(?:oubliee?s?|perdue?s?|expiree?s?|bloquee?s?)\b)"
-    rf"|utilisat(?:eur|rice)s?|{UNLOCK_VERB}|{RESET_VERB}|comtpes?|cptes?|c'est|il s'agit (?:de|du|d')"
+    rf"|utilisat(?:eur|rice)s?|{UNLOCK_VERB}|{RESET_VERB}|comtpes?|cptes?|cpts?|c'est|il s'agit (?:de|du|d')"
     r"|(?:celui|celle|ceux|celles)\s+(?:de\s+|d'|du\s+)"
     r"|(?:l')?(?:agente?s?|conseill(?:er|ere)s?|collegues?|salariee?s?|stagiaires?|collaborat(?:eur|rice)s?)"
 )
 _FILLER = (
     r"(?:[ \t]+(?:ad|windows|concernee?s?|suivante?s?|utilisateurs?|a debloquer|a deverrouiller|de connexion"
     r"|a reinitialiser|est|sont|no|numero|demandee?|exacte?|concernee?|bloquee?s?|verrouillee?s?|mdp|mot de passe"
-    r"|du compte|le compte|de l'agent|l'agent|de notre|notre|de nouveau|toujours|encore"
+    r"|du compte|le compte|de l'agent|l'agent|de notre|notre|de nouveau|toujours|encore|blokee?s?"
     r"|la session|de|du|pour|le|la|l'|oubliee?s?|perdue?s?|expiree?s?)\b|[ \t]*n°)*"
 )
 _CUE = re.compile(rf"\b(?:(?P<strong>{_STRONG_CUE})|(?P<weak>{_WEAK_CUE}))\b{_FILLER}")
@@ -173,6 +173,9 @@ _LOGIN_BEFORE_STATE = re.compile(
     r"(?:(?:mdp|mot de passe|compte|session)[ \t]+)?"
     r"(?:(?:est|sont|a|ont|a ete|ont ete|de nouveau|toujours|encore|a nouveau)[ \t]+)*"
     r"(?:bloquee?s?|verrouillee?s?|oubliee?s?|expiree?s?)\b"
+    # "dblanchard a perdu son mot de passe", "jr77120 ne se souvient plus de son mdp"
+    rf"|(?<![\w@.'-])({_LOGIN})[ \t]+(?:a|ont)[ \t]+(?:oublie|perdu|zappe)[ \t]+(?:son|sa|ses|leur|leurs|le|les)\b"
+    rf"|(?<![\w@.'-])({_LOGIN})[ \t]+ne[ \t]+(?:connait|se souvient|se rappelle)[ \t]+plus\b"
 )
 _GROUP_SEP = re.compile(r"[ \t]*(?:,|\bet\b)[ \t]*")
 # A short message whose login stands alone on its line ("Bonjour\ndenisf\ncompte verrouillé").
@@ -273,8 +276,9 @@ def find_mentions(text: str, folded: str, *, sender: str | None = None) -> Menti
     for pattern in (_POUR_LOGIN, _LONE_LOGIN):
         cued += [(m.start(1), m.group(1)) for m in pattern.finditer(masked) if _valid_login(m.group(1), text, m)]
     for group in _LOGIN_BEFORE_STATE.finditer(masked):
-        at = group.start(1)
-        for part in _GROUP_SEP.split(group.group(1)):
+        index = next(i for i in (1, 2, 3) if group.group(i) is not None)
+        at = group.start(index)
+        for part in _GROUP_SEP.split(group.group(index)):
             start = masked.index(part, at)
             if _valid_token(part, text[start : start + len(part)], False) and part not in _POUR_STOP:
                 cued.append((start, part))
