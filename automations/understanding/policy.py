@@ -127,10 +127,13 @@ class RulesAndModelUnderstander:
 
 
 def _observe(corpus: Path) -> list[Observation]:
-    from automations.understanding.model import ModelUnderstander
+    from automations.understanding.model import load_corpus, out_of_fold_scores
     from automations.understanding.rules import RulesUnderstander
 
-    rules, model = RulesUnderstander(), ModelUnderstander()
+    rules = RulesUnderstander()
+    # The shipped model has seen these messages and is over-confident on them: thresholds are fitted on the
+    # scores of models that did not (5-fold), so they hold on messages nobody has seen.
+    held_out_scores = out_of_fold_scores(load_corpus(corpus))
     observations = []
     for line in corpus.read_text(encoding="utf-8").splitlines():
         if not line.strip():
@@ -143,7 +146,7 @@ def _observe(corpus: Path) -> list[Observation]:
                 gold_intent=label["intent"],
                 gold_decision=label.get("decision", HUMAN),
                 rules=rules.understand(subject, body, sender=sender),
-                model_scores=model.understand(subject, body, sender=sender).scores,
+                model_scores=held_out_scores[str(record["id"])],
             )
         )
     return observations
