@@ -8,7 +8,6 @@ Least privilege (security note §3.2): ``User.Read.All``, ``RoleManagement.Read.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -35,16 +34,12 @@ from connectors.errors import (
     PolicyRefusalError,
 )
 from connectors.graph_client import (
-    DEFAULT_POLICY,
     PROBE_USER,
-    GraphClient,
+    GraphConnector,
     PermissionProbe,
-    TransportWrapper,
     graph_error,
     graph_error_code,
-    permission_findings,
 )
-from connectors.health import Finding
 from connectors.identity import (
     AmbiguousIdentityError,
     Change,
@@ -53,7 +48,6 @@ from connectors.identity import (
     CloudRole,
     MustUseActiveDirectoryError,
 )
-from connectors.resilience import RetryPolicy
 
 SYSTEM = "entra"
 log = structlog.get_logger(__name__)
@@ -108,32 +102,52 @@ def _stamp(value: datetime | None) -> str:
     return value.isoformat() if value else ""
 
 
-class EntraIdentities:
+async def _probe_read(sdk: GraphServiceClient) -> None:
+    query = UsersRequestBuilder.UsersRequestBuilderGetQueryParameters(select=["id"], top=1)
+    await sdk.users.get(RequestConfiguration(query_parameters=query))
+
+
+async def _probe_roles(sdk: GraphServiceClient) -> None:
+    query = RoleAssignmentsRequestBuilder.RoleAssignmentsRequestBuilderGetQueryParameters(
+        filter=f"principalId eq '{PROBE_USER}'")
+    await sdk.role_management.directory.role_assignments.get(RequestConfiguration(query_parameters=query))
+
+
+async def _probe_methods(sdk: GraphServiceClient) -> None:
+    await sdk.users.by_user_id(PROBE_USER).authentication.methods.get()
+
+
+async def _probe_sspr(sdk: GraphServiceClient) -> None:
+    details = sdk.reports.authentication_methods.user_registration_details
+    await details.by_user_registration_details_id(PROBE_USER).get()
+
+
+async def _probe_revoke(sdk: GraphServiceClient) -> None:
+    await sdk.users.by_user_id(PROBE_USER).revoke_sign_in_sessions.post()
+
+
+async def _probe_password(sdk: GraphServiceClient) -> None:
+    # No password in the probe: only the flag, on a user that does not exist.
+    await sdk.users.by_user_id(PROBE_USER).patch(
+        User(password_profile=PasswordProfile(force_change_password_next_sign_in=True)))
+
+
+_PROBES = (
+    PermissionProbe("read", FEATURES["read"], _probe_read),
+    PermissionProbe("roles", FEATURES["roles"], _probe_roles),
+    PermissionProbe("authentication_methods", FEATURES["authentication_methods"], _probe_methods),
+    PermissionProbe("sspr_registration", FEATURES["sspr_registration"], _probe_sspr),
+    PermissionProbe("revoke_sessions", FEATURES["revoke_sessions"], _probe_revoke),
+    PermissionProbe("password_reset", FEATURES["password_reset"], _probe_password),
+)
+
+
+class EntraIdentities(GraphConnector, system=SYSTEM, product="Entra", features=FEATURES,
+                      default_features=DEFAULT_FEATURES, probes=_PROBES):
     """``connectors.identity.CloudIdentities`` for Entra ID, with application permissions.
 
     ``features`` names what is enabled (keys of ``FEATURES``); ``doctor()`` checks exactly their permissions.
     """
-
-    def __init__(self, client: GraphClient, *, features: Iterable[str] = DEFAULT_FEATURES,
-                 owns_client: bool = False) -> None:
-        unknown = set(features) - set(FEATURES)
-        if unknown:
-            raise ValueError(f"unknown Entra features {sorted(unknown)}; known: {sorted(FEATURES)}")
-        self.features = frozenset(features)
-        self._client = client
-        self._owns_client = owns_client
-
-    @classmethod
-    def connect(
-        cls, *, graph_url: str, authority: str, tenant: str, client_id: str, client_secret: str,
-        ca_file: str | None = None, timeout: float = 30.0, policy: RetryPolicy = DEFAULT_POLICY,
-        features: Iterable[str] = DEFAULT_FEATURES, wrap_transport: TransportWrapper | None = None,
-    ) -> EntraIdentities:
-        """A connector with its own ``GraphClient`` (closed with it)."""
-        client = GraphClient(graph_url=graph_url, authority=authority, tenant=tenant, client_id=client_id,
-                             client_secret=client_secret, system=SYSTEM, ca_file=ca_file, timeout=timeout,
-                             policy=policy, wrap_transport=wrap_transport)
-        return cls(client, features=features, owns_client=True)
 
     # ----- reads ---------------------------------------------------------------------------------
 
@@ -308,66 +322,9 @@ class EntraIdentities:
                                       f"{message}", system=SYSTEM, request_id=mapped.request_id)
         return mapped
 
-    # ----- operations ----------------------------------------------------------------------------
-
-    def doctor(self) -> list[Finding]:
-        """Token obtained and exactly the permissions of the enabled features (see ``FEATURES``)."""
-        return permission_findings(self._client, [p for p in _PROBES if p.feature in self.features], system=SYSTEM)
-
-    def close(self) -> None:
-        """Close the Graph client if this connector created it."""
-        if self._owns_client:
-            self._client.close()
-
-    def __enter__(self) -> EntraIdentities:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
 
 def _role(item: Any, kind: str) -> CloudRole:
     definition = getattr(item, "role_definition", None)
     name = getattr(definition, "display_name", None) or item.role_definition_id or "unknown role"
     return CloudRole(name=name, role_definition_id=item.role_definition_id or "",
                      scope=item.directory_scope_id or "/", kind="active" if kind == "active" else "eligible")
-
-
-async def _probe_read(sdk: GraphServiceClient) -> None:
-    query = UsersRequestBuilder.UsersRequestBuilderGetQueryParameters(select=["id"], top=1)
-    await sdk.users.get(RequestConfiguration(query_parameters=query))
-
-
-async def _probe_roles(sdk: GraphServiceClient) -> None:
-    query = RoleAssignmentsRequestBuilder.RoleAssignmentsRequestBuilderGetQueryParameters(
-        filter=f"principalId eq '{PROBE_USER}'")
-    await sdk.role_management.directory.role_assignments.get(RequestConfiguration(query_parameters=query))
-
-
-async def _probe_methods(sdk: GraphServiceClient) -> None:
-    await sdk.users.by_user_id(PROBE_USER).authentication.methods.get()
-
-
-async def _probe_sspr(sdk: GraphServiceClient) -> None:
-    details = sdk.reports.authentication_methods.user_registration_details
-    await details.by_user_registration_details_id(PROBE_USER).get()
-
-
-async def _probe_revoke(sdk: GraphServiceClient) -> None:
-    await sdk.users.by_user_id(PROBE_USER).revoke_sign_in_sessions.post()
-
-
-async def _probe_password(sdk: GraphServiceClient) -> None:
-    # No password in the probe: only the flag, on a user that does not exist.
-    await sdk.users.by_user_id(PROBE_USER).patch(
-        User(password_profile=PasswordProfile(force_change_password_next_sign_in=True)))
-
-
-_PROBES = (
-    PermissionProbe("read", FEATURES["read"], _probe_read),
-    PermissionProbe("roles", FEATURES["roles"], _probe_roles),
-    PermissionProbe("authentication_methods", FEATURES["authentication_methods"], _probe_methods),
-    PermissionProbe("sspr_registration", FEATURES["sspr_registration"], _probe_sspr),
-    PermissionProbe("revoke_sessions", FEATURES["revoke_sessions"], _probe_revoke),
-    PermissionProbe("password_reset", FEATURES["password_reset"], _probe_password),
-)

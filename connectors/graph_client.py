@@ -1,5 +1,8 @@
 """The msgraph-sdk plumbing shared by the Graph connectors (mailbox, Entra ID, Intune).
 
+``GraphConnector`` is what the Entra ID and Intune connectors have in common: features checked against their
+permissions, a client of their own or one lent to them, ``doctor()`` and ``close()``.
+
 The SDK is asyncio-only while the fleet is synchronous (Celery prefork), so each ``GraphClient`` owns one
 private event loop in a daemon thread; every call submits a coroutine to it and waits. The HTTP client and the
 token cache therefore live as long as the instance, as the SDK intends: create one per worker process (after
@@ -25,12 +28,10 @@ import binascii
 import json
 import ssl
 import threading
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar
+from typing import Any, ClassVar, Self, TypeVar
 from urllib.parse import urlparse
 
 import httpx
@@ -56,7 +57,7 @@ from connectors.errors import (
 )
 from connectors.health import Finding
 from connectors.observability import observed
-from connectors.resilience import RetryPolicy, call_with_retries
+from connectors.resilience import RetryPolicy, call_with_retries, retry_after_seconds
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 DEFAULT_POLICY = RetryPolicy(attempts=4, base_delay=0.5, max_delay=30.0, deadline=120.0)
@@ -248,24 +249,6 @@ def _header(exc: APIError, name: str) -> str | None:
     return str(value) if value else None
 
 
-def retry_after_seconds(value: str | None) -> float | None:
-    """``Retry-After`` as seconds: a number of seconds or an HTTP date; None when absent or unreadable."""
-    if not value:
-        return None
-    text = value.strip()
-    try:
-        return max(0.0, float(text))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
 def graph_error_code(exc: APIError) -> tuple[str, str]:
     """Graph's error ``code`` and ``message`` of an SDK error ('' when the body had none)."""
     if isinstance(exc, ODataError) and exc.error is not None:
@@ -378,3 +361,67 @@ def _held(system: str, permission: str, held: bool, how: str) -> Finding:
         return Finding(system, f"permission {permission}", True, f"{permission} held ({how})")
     return Finding(system, f"permission {permission}", False, f"missing permission {permission}",
                    fix=f"grant {permission} (application) and admin-consent it")
+
+
+# ----- connectors on one client ------------------------------------------------------------------
+
+
+class GraphConnector:
+    """A Graph connector with application permissions: ``features`` (keys of ``FEATURES``) say what is enabled.
+
+    A subclass declares, in its class line, its ``system``, its ``product`` name for messages, its ``features``
+    (feature -> the least-privileged application permission it needs), ``default_features`` and the ``probes``
+    of ``doctor()``, which checks exactly the permissions of the enabled features.
+    """
+
+    SYSTEM: ClassVar[str]
+    PRODUCT: ClassVar[str]
+    FEATURES: ClassVar[Mapping[str, str]]
+    DEFAULT_FEATURES: ClassVar[frozenset[str]]
+    PROBES: ClassVar[tuple[PermissionProbe, ...]]
+
+    def __init_subclass__(
+        cls, *, system: str, product: str, features: Mapping[str, str], default_features: frozenset[str],
+        probes: Iterable[PermissionProbe], **kwargs: Any,
+    ) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.SYSTEM, cls.PRODUCT, cls.FEATURES = system, product, features
+        cls.DEFAULT_FEATURES, cls.PROBES = default_features, tuple(probes)
+
+    def __init__(self, client: GraphClient, *, features: Iterable[str] | None = None,
+                 owns_client: bool = False) -> None:
+        enabled = frozenset(self.DEFAULT_FEATURES if features is None else features)
+        unknown = enabled - set(self.FEATURES)
+        if unknown:
+            raise ValueError(f"unknown {self.PRODUCT} features {sorted(unknown)}; known: {sorted(self.FEATURES)}")
+        self.features = enabled
+        self._client = client
+        self._owns_client = owns_client
+
+    @classmethod
+    def connect(
+        cls, *, graph_url: str, authority: str, tenant: str, client_id: str, client_secret: str,
+        ca_file: str | None = None, timeout: float = 30.0, policy: RetryPolicy = DEFAULT_POLICY,
+        features: Iterable[str] | None = None, wrap_transport: TransportWrapper | None = None,
+    ) -> Self:
+        """A connector with its own ``GraphClient`` (closed with it); ``features`` None: ``DEFAULT_FEATURES``."""
+        client = GraphClient(graph_url=graph_url, authority=authority, tenant=tenant, client_id=client_id,
+                             client_secret=client_secret, system=cls.SYSTEM, ca_file=ca_file, timeout=timeout,
+                             policy=policy, wrap_transport=wrap_transport)
+        return cls(client, features=features, owns_client=True)
+
+    def doctor(self) -> list[Finding]:
+        """Token obtained and exactly the permissions of the enabled features (see ``FEATURES``)."""
+        probes = [p for p in self.PROBES if p.feature in self.features]
+        return permission_findings(self._client, probes, system=self.SYSTEM)
+
+    def close(self) -> None:
+        """Close the Graph client if this connector created it."""
+        if self._owns_client:
+            self._client.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

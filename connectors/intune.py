@@ -11,7 +11,7 @@ again: the action counts as sent if a new result for it appeared, else the error
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import structlog
@@ -25,16 +25,7 @@ from msgraph.generated.users.item.managed_devices.managed_devices_request_builde
 
 from connectors.devices import Change, DeviceAction, ManagedDevice
 from connectors.errors import NotFoundError, ThrottledError, TransientError
-from connectors.graph_client import (
-    DEFAULT_POLICY,
-    PROBE_USER,
-    GraphClient,
-    PermissionProbe,
-    TransportWrapper,
-    permission_findings,
-)
-from connectors.health import Finding
-from connectors.resilience import RetryPolicy
+from connectors.graph_client import PROBE_USER, GraphConnector, PermissionProbe
 
 SYSTEM = "intune"
 log = structlog.get_logger(__name__)
@@ -68,32 +59,27 @@ def _stamp(value: datetime | None) -> str:
     return value.isoformat() if value else ""
 
 
-class IntuneDevices:
+async def _probe_read(sdk: GraphServiceClient) -> None:
+    await sdk.users.by_user_id(PROBE_USER).managed_devices.get()
+
+
+async def _probe_actions(sdk: GraphServiceClient) -> None:
+    # syncDevice on a device that does not exist: 403 without the permission, 404 with it.
+    await sdk.device_management.managed_devices.by_managed_device_id(PROBE_USER).sync_device.post()
+
+
+_PROBES = (
+    PermissionProbe("read", FEATURES["read"], _probe_read),
+    PermissionProbe("actions", FEATURES["actions"], _probe_actions),
+)
+
+
+class IntuneDevices(GraphConnector, system=SYSTEM, product="Intune", features=FEATURES,
+                    default_features=DEFAULT_FEATURES, probes=_PROBES):
     """``connectors.devices.DeviceManagement`` for Intune, with application permissions.
 
     ``features`` names what is enabled (keys of ``FEATURES``); ``doctor()`` checks exactly their permissions.
     """
-
-    def __init__(self, client: GraphClient, *, features: Iterable[str] = DEFAULT_FEATURES,
-                 owns_client: bool = False) -> None:
-        unknown = set(features) - set(FEATURES)
-        if unknown:
-            raise ValueError(f"unknown Intune features {sorted(unknown)}; known: {sorted(FEATURES)}")
-        self.features = frozenset(features)
-        self._client = client
-        self._owns_client = owns_client
-
-    @classmethod
-    def connect(
-        cls, *, graph_url: str, authority: str, tenant: str, client_id: str, client_secret: str,
-        ca_file: str | None = None, timeout: float = 30.0, policy: RetryPolicy = DEFAULT_POLICY,
-        features: Iterable[str] = DEFAULT_FEATURES, wrap_transport: TransportWrapper | None = None,
-    ) -> IntuneDevices:
-        """A connector with its own ``GraphClient`` (closed with it)."""
-        client = GraphClient(graph_url=graph_url, authority=authority, tenant=tenant, client_id=client_id,
-                             client_secret=client_secret, system=SYSTEM, ca_file=ca_file, timeout=timeout,
-                             policy=policy, wrap_transport=wrap_transport)
-        return cls(client, features=features, owns_client=True)
 
     # ----- reads ---------------------------------------------------------------------------------
 
@@ -178,23 +164,6 @@ class IntuneDevices:
         """Whether a result for the action appeared since, i.e. the failed-looking call was applied."""
         return len([a for a in self.action_status(device) if a.action == graph_name]) > count_before
 
-    # ----- operations ----------------------------------------------------------------------------
-
-    def doctor(self) -> list[Finding]:
-        """Token obtained and exactly the permissions of the enabled features (see ``FEATURES``)."""
-        return permission_findings(self._client, [p for p in _PROBES if p.feature in self.features], system=SYSTEM)
-
-    def close(self) -> None:
-        """Close the Graph client if this connector created it."""
-        if self._owns_client:
-            self._client.close()
-
-    def __enter__(self) -> IntuneDevices:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
 
 def _summary(actions: list[DeviceAction]) -> str:
     """``none``, or the count and the last one's state and start, for the audit's before/after."""
@@ -202,18 +171,3 @@ def _summary(actions: list[DeviceAction]) -> str:
         return "none"
     last = actions[-1]
     return f"{len(actions)} sent, last {last.state} since {_stamp(last.started_at)}"
-
-
-async def _probe_read(sdk: GraphServiceClient) -> None:
-    await sdk.users.by_user_id(PROBE_USER).managed_devices.get()
-
-
-async def _probe_actions(sdk: GraphServiceClient) -> None:
-    # syncDevice on a device that does not exist: 403 without the permission, 404 with it.
-    await sdk.device_management.managed_devices.by_managed_device_id(PROBE_USER).sync_device.post()
-
-
-_PROBES = (
-    PermissionProbe("read", FEATURES["read"], _probe_read),
-    PermissionProbe("actions", FEATURES["actions"], _probe_actions),
-)

@@ -18,8 +18,6 @@ import re
 import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -36,7 +34,7 @@ from connectors.errors import (
 from connectors.health import Finding
 from connectors.messaging import DRY_RUN, SmsReceipt
 from connectors.observability import observed
-from connectors.resilience import RetryPolicy, call_with_retries
+from connectors.resilience import RetryPolicy, call_with_retries, retry_after_seconds
 
 SYSTEM = "sms"
 PLACEHOLDERS = frozenset({"to", "text", "sender"})
@@ -209,7 +207,8 @@ class HttpSmsGateway:
         what = f"the SMS gateway answered {response.status_code} to a send to {_masked(number)}: {reason}"
         code = response.status_code
         if code == 429:
-            raise ThrottledError(what, retry_after=_retry_after(response), system=SYSTEM, request_id=request_id)
+            wait = retry_after_seconds(response.headers.get("retry-after"))
+            raise ThrottledError(what, retry_after=wait, system=SYSTEM, request_id=request_id)
         if code >= 500:
             raise TransientError(what, system=SYSTEM, request_id=request_id)
         if code in (401, 403):
@@ -310,21 +309,6 @@ def _gateway_reason(response: httpx.Response) -> str:
         if isinstance(found, str):
             return found[:200]
     return response.reason_phrase or "no reason given"
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after", "").strip()
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
 
 
 def _request_id(response: httpx.Response) -> str | None:

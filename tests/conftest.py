@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.fixtures.services", "tests.fixtures.fleet"]
+pytest_plugins = ["tests.fixtures.services", "tests.fixtures.fleet", "tests.fixtures.graph"]

@@ -4,46 +4,26 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from connectors.entra import EntraIdentities
 from connectors.errors import NotFoundError, PolicyRefusalError
 from connectors.identity import AmbiguousIdentityError, MustUseActiveDirectoryError
-from connectors.resilience import RetryPolicy
-from sandbox.graph import DEFAULT_PERMISSIONS, EntraStore, GraphApp, MailboxStore, build_graph_app
-from sandbox.https import BackgroundServer
+from sandbox.graph import DEFAULT_PERMISSIONS, EntraStore, GraphApp, MailboxStore
 from sandbox.scenario import DirectoryUser, load_scenario
-from sandbox.tls import TlsFiles
+from tests.fixtures.graph import DEMO, ServeGraph
+from tests.fixtures.graph import GraphSandbox as Served
 
 pytestmark = pytest.mark.integration
 
-TENANT, CLIENT_ID, SECRET = "contoso-tenant", "sesame-app", "secret-for-tests-only"
-DEMO = Path(__file__).resolve().parents[2] / "sandbox" / "scenarios" / "demo"
 SYNCED = "jdupont@agence.local"
 PRIVILEGED = "pgarnier@agence.local"  # active Global Administrator in the demo
 ELIGIBLE = "radmin@agence.local"  # second privileged user: only eligible
 NEW_PASSWORD = "Tr0ub4dor&3-horse"
 # Sésame's permissions but User-PasswordProfile.ReadWrite.All.
 NO_RESET_APP = GraphApp.of("no-reset-app", DEFAULT_PERMISSIONS - {"User-PasswordProfile.ReadWrite.All"}, "no-reset")
-FAST = RetryPolicy(attempts=3, base_delay=0.05, max_delay=0.2, deadline=20.0)
-
-
-class LoopbackOnly(httpx.AsyncBaseTransport):
-    """Refuse any request leaving loopback: a link to real Graph fails the test instead of going out."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
-        self.inner = inner
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        assert request.url.host == "127.0.0.1", f"request left loopback: {request.url}"
-        return await self.inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
 
 
 def _cloud_user(sam: str, **extra: Any) -> DirectoryUser:
@@ -51,34 +31,20 @@ def _cloud_user(sam: str, **extra: Any) -> DirectoryUser:
                          surname="Cloud", org_id="agence", ou="OU=Cloud only", **extra)
 
 
-@dataclasses.dataclass
-class Served:
-    url: str
-    entra: EntraStore
-    tls: TlsFiles
-
-    def connector(self, client_id: str = CLIENT_ID, secret: str = SECRET, **kwargs: Any) -> EntraIdentities:
-        return EntraIdentities.connect(graph_url=f"{self.url}/v1.0", authority=self.url, tenant=TENANT,
-                                       client_id=client_id, client_secret=secret, ca_file=str(self.tls.ca_file),
-                                       timeout=10.0, policy=FAST, wrap_transport=LoopbackOnly, **kwargs)
-
-
 @pytest.fixture(scope="module")
-def served(sandbox_tls: TlsFiles) -> Iterator[Served]:
+def served(serve_graph: ServeGraph) -> Iterator[Served]:
     demo = load_scenario(DEMO)
     extra = (_cloud_user("ccloud", mobile="+33633445566"), _cloud_user("creset"), _cloud_user("cdry"),
              _cloud_user("cother"), _cloud_user("radmin", privileged=True))
     scenario = dataclasses.replace(demo, users=demo.users + extra)
     entra = EntraStore.from_scenario(scenario, domain="sandbox.onmicrosoft.test")
-    app = build_graph_app(MailboxStore.from_scenario(demo), tenant=TENANT, client_id=CLIENT_ID, client_secret=SECRET,
-                          entra=entra, apps=[NO_RESET_APP])
-    with BackgroundServer(app, certfile=sandbox_tls.cert_file, keyfile=sandbox_tls.key_file) as server:
-        yield Served(server.url, entra, sandbox_tls)
+    with serve_graph(MailboxStore.from_scenario(demo), entra=entra, apps=[NO_RESET_APP]) as graph:
+        yield graph
 
 
 @pytest.fixture
 def entra(served: Served) -> Iterator[EntraIdentities]:
-    with served.connector() as connector:
+    with served.entra_identities() as connector:
         yield connector
 
 
@@ -138,7 +104,7 @@ def test_roles_active_and_eligible_come_with_their_names(entra: EntraIdentities)
 
 
 def test_sspr_registration_when_not_obtainable_says_why(served: Served) -> None:
-    with served.connector(features={"read", "sspr_registration"}) as connector:
+    with served.entra_identities(features={"read", "sspr_registration"}) as connector:
         state = connector.read_state(connector.find_user("ccloud@agence.local"))
     assert state.sspr_registered is None
     assert state.sspr_detail.startswith("not obtainable")
@@ -230,7 +196,7 @@ def test_doctor_is_green_with_sesames_default_app(entra: EntraIdentities) -> Non
 
 
 def test_doctor_names_the_missing_password_permission_and_the_fix(served: Served) -> None:
-    with served.connector(NO_RESET_APP.client_id, "no-reset") as connector:
+    with served.entra_identities(NO_RESET_APP.client_id, "no-reset") as connector:
         failed = [f for f in connector.doctor() if not f.ok]
 
     assert [f.check for f in failed] == ["permission User-PasswordProfile.ReadWrite.All"]
@@ -238,7 +204,7 @@ def test_doctor_names_the_missing_password_permission_and_the_fix(served: Served
 
 
 def test_doctor_reports_refused_credentials_without_the_secret(served: Served) -> None:
-    with served.connector(secret="not-the-secret") as connector:
+    with served.entra_identities(secret="not-the-secret") as connector:
         [token] = connector.doctor()
     assert not token.ok and token.check == "token"
     assert "AADSTS7000215" in token.detail and "not-the-secret" not in token.detail + token.fix

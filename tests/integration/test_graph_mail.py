@@ -11,9 +11,7 @@ import ssl
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -24,51 +22,26 @@ from starlette.testclient import TestClient
 
 from connectors.errors import NotFoundError, PermissionMissingError
 from connectors.graph_mail import PAGE_SIZE, FileDeltaState, GraphMailbox, ProcessedMarking, RedisDeltaState
-from sandbox.graph import MailboxStore, build_graph_app
+from sandbox.graph import MailboxStore
 from sandbox.graph.errors import GraphError, RequestIdMiddleware, on_graph_error
 from sandbox.graph.permissions import GraphApp
-from sandbox.https import BackgroundServer
 from sandbox.scenario import load_scenario
-from sandbox.tls import TlsFiles
+from tests.fixtures.graph import CLIENT_ID, DEMO, SECRET, TENANT, GraphSandbox, ServeGraph
 
 pytestmark = pytest.mark.integration
 
-TENANT, CLIENT_ID, SECRET = "contoso-tenant", "sesame-app", "secret-for-tests-only"
-DEMO = Path(__file__).resolve().parents[2] / "sandbox" / "scenarios" / "demo"
-
-
-@dataclass
-class GraphSandbox:
-    url: str
-    store: MailboxStore
-    tls: TlsFiles
-
-    def mailbox(self, address: str, client_secret: str = SECRET) -> GraphMailbox:
-        return GraphMailbox(
-            graph_url=f"{self.url}/v1.0",
-            authority=self.url,
-            tenant=TENANT,
-            client_id=CLIENT_ID,
-            client_secret=client_secret,
-            mailbox=address,
-            ca_file=str(self.tls.ca_file),
-            timeout=10.0,
-        )
-
 
 @pytest.fixture(scope="module")
-def graph(sandbox_tls: TlsFiles) -> Iterator[GraphSandbox]:
-    store = MailboxStore.from_scenario(load_scenario(DEMO))
-    app = build_graph_app(store, tenant=TENANT, client_id=CLIENT_ID, client_secret=SECRET)
-    with BackgroundServer(app, certfile=sandbox_tls.cert_file, keyfile=sandbox_tls.key_file) as server:
-        yield GraphSandbox(url=server.url, store=store, tls=sandbox_tls)
+def graph(serve_graph: ServeGraph) -> Iterator[GraphSandbox]:
+    with serve_graph(MailboxStore.from_scenario(load_scenario(DEMO))) as served:
+        yield served
 
 
 @pytest.fixture
 def address(graph: GraphSandbox) -> str:
     """A fresh shared mailbox per test, so tests do not see each other's messages."""
     mailbox = f"support-{uuid.uuid4().hex[:8]}@contoso.test"
-    graph.store.ensure_mailbox(mailbox)
+    graph.mail.ensure_mailbox(mailbox)
     return mailbox
 
 
@@ -82,7 +55,7 @@ def mailbox(graph: GraphSandbox, address: str) -> Iterator[GraphMailbox]:
 def deliver(graph: GraphSandbox, address: str, n: int, **extra: str) -> list[str]:
     start = dt.datetime.now(dt.UTC)
     return [
-        graph.store.add_message(
+        graph.mail.add_message(
             address,
             from_address=f"partner{i}@partner.test",
             from_name=f"Partner {i}",
@@ -99,7 +72,7 @@ def test_list_unread_pages_through_every_unread_message_oldest_first(
     graph: GraphSandbox, address: str, mailbox: GraphMailbox
 ) -> None:
     ids = deliver(graph, address, PAGE_SIZE + 7)
-    graph.store.update(address, ids[3], {"isRead": True})
+    graph.mail.update(address, ids[3], {"isRead": True})
 
     unread = mailbox.list_unread(limit=200)
 
@@ -133,13 +106,13 @@ def test_reply_goes_to_the_named_address_never_reply_to(
 
     mailbox.reply(message_id, "Le compte est débloqué.", to=original.from_address)
 
-    [sent] = graph.store.messages(address, "sentitems")
+    [sent] = graph.mail.messages(address, "sentitems")
     assert [r["emailAddress"]["address"] for r in sent["toRecipients"]] == ["partner0@partner.test"]
     assert sent["subject"] == "RE: Demande 0"
     assert sent["body"]["content"].startswith("Le compte est débloqué.")
     headers = {h["name"]: h["value"] for h in sent["internetMessageHeaders"]}
     assert headers["In-Reply-To"] == original.internet_message_id
-    assert sent["conversationId"] == graph.store.messages(address, "inbox")[0]["conversationId"]
+    assert sent["conversationId"] == graph.mail.messages(address, "inbox")[0]["conversationId"]
 
 
 def test_mark_read_removes_the_message_from_the_unread_list(
@@ -150,7 +123,7 @@ def test_mark_read_removes_the_message_from_the_unread_list(
     mailbox.mark_read(first)
 
     assert mailbox.list_unread() == [second]
-    assert graph.store.messages(address, "inbox")[0]["isRead"] is True
+    assert graph.mail.messages(address, "inbox")[0]["isRead"] is True
 
 
 def test_unknown_message_is_not_found_with_the_graph_request_id(mailbox: GraphMailbox) -> None:
@@ -263,7 +236,7 @@ def test_a_plain_reply_follows_reply_to_like_exchange(graph: GraphSandbox, addre
     with graph_http(graph) as http:
         assert http.post(f"{user}/messages/{message_id}/reply", json={"Comment": "ok"}).status_code == 202
 
-    [sent] = graph.store.messages(address, "sentitems")
+    [sent] = graph.mail.messages(address, "sentitems")
     assert [r["emailAddress"]["address"] for r in sent["toRecipients"]] == ["collector@elsewhere.test"]
 
 
@@ -289,9 +262,9 @@ def _user_path(address: str) -> str:
 
 def test_filters_combine_is_read_and_received_ranges(graph: GraphSandbox, address: str) -> None:
     start = dt.datetime(2026, 11, 23, 7, 0, tzinfo=dt.UTC)
-    ids = [graph.store.add_message(address, from_address="p@partner.test", subject=f"S{i}",
-                                   received_at=start + dt.timedelta(hours=i)) for i in range(4)]
-    graph.store.update(address, ids[2], {"isRead": True})
+    ids = [graph.mail.add_message(address, from_address="p@partner.test", subject=f"S{i}",
+                                  received_at=start + dt.timedelta(hours=i)) for i in range(4)]
+    graph.mail.update(address, ids[2], {"isRead": True})
     window = "receivedDateTime ge 2026-11-23T08:00:00Z and receivedDateTime lt 2026-11-23T10:00:00Z"
     with graph_http(graph) as http:
         unread = http.get(f"{_user_path(address)}/mailFolders/inbox/messages",
@@ -306,7 +279,7 @@ def test_filters_combine_is_read_and_received_ranges(graph: GraphSandbox, addres
 
 def test_folders_count_items_and_move_and_delete_follow_exchange(graph: GraphSandbox, address: str) -> None:
     first, second = deliver(graph, address, 2)
-    archive_id = graph.store.folder_id(address, "archive")
+    archive_id = graph.mail.folder_id(address, "archive")
     user = _user_path(address)
     with graph_http(graph) as http:
         moved = http.post(f"{user}/messages/{first}/move", json={"destinationId": archive_id})
@@ -320,7 +293,7 @@ def test_folders_count_items_and_move_and_delete_follow_exchange(graph: GraphSan
     assert moved.json()["id"] != first and moved.json()["parentFolderId"] == archive_id
     assert deleted.status_code == 204 and purged.status_code == 204
     assert in_deleted["subject"] == "Demande 1" and in_deleted["id"] != second
-    assert graph.store.messages(address, "deleteditems") == []
+    assert graph.mail.messages(address, "deleteditems") == []
     assert folders["Archive"]["totalItemCount"] == 1 and folders["Archive"]["unreadItemCount"] == 1
     assert folders["Inbox"]["totalItemCount"] == 0
     assert {"Inbox", "Sent Items", "Drafts", "Deleted Items", "Archive", "Junk Email"} == set(folders)
@@ -359,7 +332,7 @@ def test_delta_reports_changes_since_the_delta_link_and_refuses_what_exchange_re
 
 def test_send_mail_reads_parameters_case_insensitively_and_delivers_locally(graph: GraphSandbox, address: str) -> None:
     colleague = f"colleague-{uuid.uuid4().hex[:8]}@contoso.test"
-    graph.store.ensure_mailbox(colleague)
+    graph.mail.ensure_mailbox(colleague)
     message = {"subject": "Bonjour", "body": {"contentType": "Text", "content": "Texte"},
                "toRecipients": [{"emailAddress": {"address": colleague}}],
                "ccRecipients": [{"emailAddress": {"address": "outside@elsewhere.test"}}]}
@@ -369,15 +342,15 @@ def test_send_mail_reads_parameters_case_insensitively_and_delivers_locally(grap
         empty = http.post(f"{_user_path(address)}/sendMail", json={"Message": {"subject": "x"}})
 
     assert saved.status_code == 202 and unsaved.status_code == 202 and saved.content == b""
-    [sent] = graph.store.messages(address, "sentitems")
-    received = graph.store.messages(colleague, "inbox")
+    [sent] = graph.mail.messages(address, "sentitems")
+    received = graph.mail.messages(colleague, "inbox")
     assert len(received) == 2 and sent["isRead"] is True and received[0]["isRead"] is False
     assert received[0]["from"]["emailAddress"]["address"] == address
     assert received[0]["internetMessageId"] == sent["internetMessageId"]
     assert empty.status_code == 400 and empty.json()["error"]["code"] == "ErrorInvalidRecipients"
 
 
-def test_scenario_attachments_are_served_as_file_attachments(graph: GraphSandbox, tmp_path: Path) -> None:
+def test_scenario_attachments_are_served_as_file_attachments(serve_graph: ServeGraph, tmp_path: Path) -> None:
     scenario_dir = tmp_path / "scenario"
     shutil.copytree(DEMO, scenario_dir)
     lines = (scenario_dir / "emails.jsonl").read_text(encoding="utf-8").splitlines()
@@ -388,9 +361,7 @@ def test_scenario_attachments_are_served_as_file_attachments(graph: GraphSandbox
     store = MailboxStore.from_scenario(load_scenario(scenario_dir))
     mailbox = load_scenario(scenario_dir).mailbox
     [message] = [m for m in store.messages(mailbox) if m["subject"] == first["subject"]]
-    app = build_graph_app(store, tenant=TENANT, client_id=CLIENT_ID, client_secret=SECRET)
-    with BackgroundServer(app, certfile=graph.tls.cert_file, keyfile=graph.tls.key_file) as server:
-        served = GraphSandbox(url=server.url, store=store, tls=graph.tls)
+    with serve_graph(store) as served:
         path = f"{_user_path(mailbox)}/messages/{message['id']}"
         with graph_http(served) as http:
             listed = http.get(f"{path}/attachments").json()["value"]
@@ -408,12 +379,11 @@ def test_scenario_attachments_are_served_as_file_attachments(graph: GraphSandbox
     assert base64.b64decode(one["contentBytes"]) == b"\x89PNG fake"
 
 
-def test_mail_routes_check_the_caller_permissions(graph: GraphSandbox, address: str) -> None:
+def test_mail_routes_check_the_caller_permissions(graph: GraphSandbox, address: str, serve_graph: ServeGraph) -> None:
     [message_id] = deliver(graph, address, 1)
     reader = GraphApp.of("mail-reader", ["Mail.Read"], "reader-secret")
-    app = build_graph_app(graph.store, tenant=TENANT, client_id=CLIENT_ID, client_secret=SECRET, apps=[reader])
-    with BackgroundServer(app, certfile=graph.tls.cert_file, keyfile=graph.tls.key_file) as server, httpx.Client(
-        base_url=server.url, verify=ssl.create_default_context(cafile=graph.tls.ca_file)
+    with serve_graph(graph.mail, apps=[reader]) as served, httpx.Client(
+        base_url=served.url, verify=ssl.create_default_context(cafile=graph.tls.ca_file)
     ) as http:
         form = {"grant_type": "client_credentials", "client_id": "mail-reader", "client_secret": "reader-secret",
                 "scope": "https://graph.microsoft.com/.default"}
@@ -447,20 +417,14 @@ def test_errors_the_emulator_raises_for_throttling_carry_retry_after() -> None:
 # ----- connector: delta polling, de-duplication, processed marking, state, doctor --------------------------
 
 
-def _connector(graph: GraphSandbox, address: str, **kwargs: Any) -> GraphMailbox:
-    return GraphMailbox(graph_url=f"{graph.url}/v1.0", authority=graph.url, tenant=TENANT, client_id=CLIENT_ID,
-                        client_secret=kwargs.pop("client_secret", SECRET), mailbox=address,
-                        ca_file=str(graph.tls.ca_file), timeout=10.0, **kwargs)
-
-
 def test_polling_uses_delta_and_keeps_the_delta_link(graph: GraphSandbox, address: str,
                                                      mailbox: GraphMailbox) -> None:
     first = deliver(graph, address, 2)
     assert sorted(mailbox.poll()) == sorted(first)
     assert mailbox.poll() == []  # nothing changed since the delta link
-    third = graph.store.add_message(address, from_address="late@partner.test", subject="Later",
-                                    received_at=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5))
-    graph.store.update(address, first[0], {"isRead": True})  # handled by a person in Outlook
+    third = graph.mail.add_message(address, from_address="late@partner.test", subject="Later",
+                                   received_at=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5))
+    graph.mail.update(address, first[0], {"isRead": True})  # handled by a person in Outlook
 
     assert mailbox.poll() == [third]
     assert mailbox.list_unread() == [first[1], third]
@@ -469,9 +433,9 @@ def test_polling_uses_delta_and_keeps_the_delta_link(graph: GraphSandbox, addres
 def test_a_second_copy_of_an_internet_message_id_is_left_out(graph: GraphSandbox, address: str,
                                                              mailbox: GraphMailbox) -> None:
     headers = [("Message-ID", "<same-1@partner.test>")]
-    original = graph.store.add_message(address, from_address="p@partner.test", subject="A", headers=headers)
+    original = graph.mail.add_message(address, from_address="p@partner.test", subject="A", headers=headers)
     assert mailbox.list_unread() == [original]
-    graph.store.add_message(address, from_address="p@partner.test", subject="A again", headers=headers)
+    graph.mail.add_message(address, from_address="p@partner.test", subject="A again", headers=headers)
 
     assert mailbox.list_unread() == [original]
     assert mailbox.poll() == []
@@ -480,15 +444,15 @@ def test_a_second_copy_of_an_internet_message_id_is_left_out(graph: GraphSandbox
 def test_mark_processed_adds_the_category_and_keeps_the_others(graph: GraphSandbox, address: str,
                                                                mailbox: GraphMailbox) -> None:
     first, second = deliver(graph, address, 2)
-    graph.store.update(address, first, {"categories": ["Partner"]})
+    graph.mail.update(address, first, {"categories": ["Partner"]})
     mailbox.list_unread()
     mailbox.get(first)
 
     dry = mailbox.mark_processed(first, dry_run=True)
-    assert dry.dry_run and graph.store.messages(address)[0]["isRead"] is False
+    assert dry.dry_run and graph.mail.messages(address)[0]["isRead"] is False
     change = mailbox.mark_processed(first)
 
-    [stored] = [m for m in graph.store.messages(address) if m["id"] == first]
+    [stored] = [m for m in graph.mail.messages(address) if m["id"] == first]
     assert stored["isRead"] is True and stored["categories"] == ["Partner", "Sésame"]
     assert change.after["categories"] == "Partner,Sésame" and dry.after == change.after
     assert mailbox.list_unread() == [second]
@@ -497,28 +461,28 @@ def test_mark_processed_adds_the_category_and_keeps_the_others(graph: GraphSandb
 def test_processed_messages_can_be_moved_instead_of_read(graph: GraphSandbox, address: str) -> None:
     [message_id] = deliver(graph, address, 1)
     marking = ProcessedMarking(category="Traité", move_to="archive", mark_read=False)
-    with _connector(graph, address, processed=marking) as mailbox:
+    with graph.mailbox(address, processed=marking) as mailbox:
         assert mailbox.list_unread() == [message_id]
         mailbox.mark_read(message_id)
         assert mailbox.list_unread() == []
 
-    [archived] = graph.store.messages(address, "archive")
+    [archived] = graph.mail.messages(address, "archive")
     assert archived["categories"] == ["Traité"] and archived["isRead"] is False
-    assert graph.store.messages(address, "inbox") == []
+    assert graph.mail.messages(address, "inbox") == []
 
 
 def test_delta_state_in_a_file_resumes_after_a_restart(graph: GraphSandbox, address: str, tmp_path: Path) -> None:
     state = FileDeltaState(tmp_path / "delta.json")
     first, second = deliver(graph, address, 2)
-    with _connector(graph, address, state=state) as mailbox:
+    with graph.mailbox(address, state=state) as mailbox:
         assert mailbox.list_unread() == [first, second]
         mailbox.mark_read(first)
     saved = json.loads(json.loads((tmp_path / "delta.json").read_text())[address])
     assert "$deltatoken=" in saved["delta_link"] and list(saved["pending"]) == [second]
-    third = graph.store.add_message(address, from_address="late@partner.test", subject="Later",
-                                    received_at=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5))
+    third = graph.mail.add_message(address, from_address="late@partner.test", subject="Later",
+                                   received_at=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5))
 
-    with _connector(graph, address, state=state) as restarted:
+    with graph.mailbox(address, state=state) as restarted:
         assert restarted.poll() == [third]  # only what changed since the saved delta link
         assert restarted.list_unread() == [second, third]
 
@@ -530,13 +494,13 @@ def test_delta_state_in_redis_and_an_expired_delta_link_starts_over(graph: Graph
     client = redis.Redis.from_url(redis_url)
     state = RedisDeltaState(client, prefix=f"test-{uuid.uuid4().hex[:6]}:")
     [message_id] = deliver(graph, address, 1)
-    with _connector(graph, address, state=state) as mailbox:
+    with graph.mailbox(address, state=state) as mailbox:
         assert mailbox.list_unread() == [message_id]
     document = json.loads(state.load(address) or "{}")
     document["delta_link"] = document["delta_link"].split("$deltatoken=")[0] + "$deltatoken=expired"
     state.save(address, json.dumps(document))
 
-    with _connector(graph, address, state=state) as restarted:
+    with graph.mailbox(address, state=state) as restarted:
         assert restarted.list_unread() == [message_id]  # refused token: a full round rebuilt the pending set
     assert "expired" not in (state.load(address) or "")
     client.close()
@@ -552,20 +516,16 @@ def test_get_fetches_the_authentication_results_header(graph: GraphSandbox, addr
         "mx.contoso.test; spf=pass; dmarc=pass (#0)"]
 
 
-def test_doctor_green_with_the_default_app_and_names_mail_send_when_missing(graph: GraphSandbox,
-                                                                            address: str) -> None:
+def test_doctor_green_with_the_default_app_and_names_mail_send_when_missing(graph: GraphSandbox, address: str,
+                                                                            serve_graph: ServeGraph) -> None:
     reader = GraphApp.of("mail-only", ["Mail.ReadWrite"], "mail-only-secret")
-    app = build_graph_app(graph.store, tenant=TENANT, client_id=CLIENT_ID, client_secret=SECRET, apps=[reader])
-    with BackgroundServer(app, certfile=graph.tls.cert_file, keyfile=graph.tls.key_file) as server:
-        served = GraphSandbox(url=server.url, store=graph.store, tls=graph.tls)
-        with _connector(served, address) as default:
+    with serve_graph(graph.mail, apps=[reader]) as served:
+        with served.mailbox(address) as default:
             green = default.doctor()
-        with GraphMailbox(graph_url=f"{server.url}/v1.0", authority=server.url, tenant=TENANT,
-                          client_id="mail-only", client_secret="mail-only-secret", mailbox=address,
-                          ca_file=str(graph.tls.ca_file)) as limited:
+        with served.mailbox(address, client_id="mail-only", client_secret="mail-only-secret") as limited:
             failed = [f for f in limited.doctor() if not f.ok]
 
     assert all(f.ok for f in green), [f for f in green if not f.ok]
     assert [f.check for f in failed] == ["permission Mail.Send"]
     assert failed[0].fix == "grant Mail.Send (application) and admin-consent it"
-    assert graph.store.messages(address, "sentitems") == []  # the probe sent nothing
+    assert graph.mail.messages(address, "sentitems") == []  # the probe sent nothing

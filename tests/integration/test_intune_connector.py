@@ -4,73 +4,44 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from connectors.devices import ManagedDevice
 from connectors.errors import NotFoundError, PermissionMissingError
 from connectors.intune import IntuneDevices
-from connectors.resilience import RetryPolicy
-from sandbox.graph import DEFAULT_PERMISSIONS, GraphApp, MailboxStore, build_graph_app
+from sandbox.graph import DEFAULT_PERMISSIONS, GraphApp, MailboxStore
 from sandbox.graph.devices import ACTION_PERMISSIONS, DeviceStore
-from sandbox.https import BackgroundServer
 from sandbox.scenario import load_scenario
-from sandbox.tls import TlsFiles
+from tests.fixtures.graph import CLIENT_ID, DEMO, SECRET, ServeGraph
+from tests.fixtures.graph import GraphSandbox as Served
 
 pytestmark = pytest.mark.integration
 
-TENANT, CLIENT_ID, SECRET = "contoso-tenant", "sesame-app", "secret-for-tests-only"
-DEMO = Path(__file__).resolve().parents[2] / "sandbox" / "scenarios" / "demo"
 OWNER = "alefebvre@agence.local"
 # Sésame's app where the MDM playbooks are enabled: its permissions plus the privileged device operations.
 OPERATOR = GraphApp.of("sesame-mdm", DEFAULT_PERMISSIONS | set(ACTION_PERMISSIONS), "mdm-secret")
-FAST = RetryPolicy(attempts=3, base_delay=0.05, max_delay=0.2, deadline=20.0)
 
 
-class LoopbackOnly(httpx.AsyncBaseTransport):
-    """Refuse any request leaving loopback."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
-        self.inner = inner
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        assert request.url.host == "127.0.0.1", f"request left loopback: {request.url}"
-        return await self.inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-
-@dataclasses.dataclass
-class Served:
-    url: str
-    devices: DeviceStore
-    tls: TlsFiles
-
-    def connector(self, client_id: str = OPERATOR.client_id, secret: str = "mdm-secret", **kwargs: Any
-                  ) -> IntuneDevices:
-        kwargs.setdefault("features", {"read", "actions"})
-        return IntuneDevices.connect(graph_url=f"{self.url}/v1.0", authority=self.url, tenant=TENANT,
-                                     client_id=client_id, client_secret=secret, ca_file=str(self.tls.ca_file),
-                                     timeout=10.0, policy=FAST, wrap_transport=LoopbackOnly, **kwargs)
+def connector(served: Served, client_id: str = OPERATOR.client_id, secret: str = "mdm-secret", **kwargs: Any
+              ) -> IntuneDevices:
+    """``IntuneDevices`` with the actions enabled, as the MDM app unless told otherwise."""
+    kwargs.setdefault("features", {"read", "actions"})
+    return served.intune_devices(client_id, secret, **kwargs)
 
 
 @pytest.fixture
-def served(sandbox_tls: TlsFiles) -> Iterator[Served]:
+def served(serve_graph: ServeGraph) -> Iterator[Served]:
     devices = DeviceStore.from_scenario(load_scenario(DEMO), domain="agence.onmicrosoft.com")
-    app = build_graph_app(MailboxStore(), tenant=TENANT, client_id=CLIENT_ID, client_secret=SECRET,
-                          devices=devices, apps=[OPERATOR])
-    with BackgroundServer(app, certfile=sandbox_tls.cert_file, keyfile=sandbox_tls.key_file) as server:
-        yield Served(server.url, devices, sandbox_tls)
+    with serve_graph(MailboxStore(), devices=devices, apps=[OPERATOR]) as graph:
+        yield graph
 
 
 @pytest.fixture
 def intune(served: Served) -> Iterator[IntuneDevices]:
-    with served.connector() as connector:
-        yield connector
+    with connector(served) as intune:
+        yield intune
 
 
 @pytest.fixture
@@ -120,7 +91,7 @@ def test_unknown_device_is_not_found(intune: IntuneDevices, phone: ManagedDevice
 
 def test_an_app_without_privileged_operations_is_refused_and_doctor_names_it(served: Served,
                                                                             phone: ManagedDevice) -> None:
-    with served.connector(CLIENT_ID, SECRET) as default_app:
+    with connector(served, CLIENT_ID, SECRET) as default_app:
         with pytest.raises(PermissionMissingError) as caught:
             default_app.remote_lock(phone)
         failed = [f for f in default_app.doctor() if not f.ok]
@@ -131,7 +102,7 @@ def test_an_app_without_privileged_operations_is_refused_and_doctor_names_it(ser
 
 
 def test_doctor_is_green_for_reading_with_sesames_default_app(served: Served) -> None:
-    with served.connector(CLIENT_ID, SECRET, features={"read"}) as default_app:
+    with connector(served, CLIENT_ID, SECRET, features={"read"}) as default_app:
         findings = default_app.doctor()
     assert all(f.ok for f in findings), [f for f in findings if not f.ok]
     assert "permission DeviceManagementManagedDevices.Read.All" in {f.check for f in findings}

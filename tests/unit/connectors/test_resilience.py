@@ -68,3 +68,17 @@ def test_observed_records_calls_and_errors() -> None:
         raise NotFoundError("x", request_id="r-1")
     stats = metrics.snapshot()["sys"]["read"]
     assert stats.calls == 2 and stats.errors == {"NotFoundError": 1} and stats.total_seconds >= 0
+
+
+def test_retry_after_reads_seconds_and_http_dates_of_any_zone() -> None:
+    from datetime import UTC, datetime, timedelta
+    from email.utils import format_datetime
+
+    from connectors.resilience import retry_after_seconds
+
+    assert retry_after_seconds("3") == 3.0 and retry_after_seconds("-2") == 0.0
+    assert retry_after_seconds(None) is None and retry_after_seconds("soon") is None
+    later = datetime.now(UTC) + timedelta(seconds=30)
+    for text in (format_datetime(later, usegmt=True), format_datetime(later.replace(tzinfo=None))):  # GMT, -0000
+        wait = retry_after_seconds(text)
+        assert wait is not None and 25 <= wait <= 31
