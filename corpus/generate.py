@@ -35,6 +35,10 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# Run as a script from anywhere: the repository root holds the package that defines the intents.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from automations.understanding import INTENTS as UNDERSTOOD_INTENTS
+
 HERE = Path(__file__).resolve().parent
 SPLITS = ("train", "dev")
 SEEDS = {"train": 1871, "dev": 2659}
@@ -217,21 +221,7 @@ WRAPPERS = {"train": TRAIN_WRAPPERS, "dev": DEV_WRAPPERS}
 _HEADER = re.compile(r"^###\s+(?P<spec>.+)$")
 _PLACEHOLDER = re.compile(r"\{(?P<key>[A-Za-z_]+)(?P<n>\d?)\}")
 _KINDS = {"L": "login", "E": "email", "N": "name", "R": "name", "n": "name"}
-INTENTS = (
-    "unlock",
-    "reset_password",
-    "unlock_and_reset",
-    "mfa",
-    "mdm_device",
-    "access_request",
-    "app_incident",
-    "hardware",
-    "info_request",
-    "thanks_or_closure",
-    "auto_reply",
-    "spam_phishing",
-    "other",
-)
+INTENTS = UNDERSTOOD_INTENTS  # the label vocabulary is the classifier's
 DECISIONS = ("auto", "human", "ignore")
 
 

@@ -13,24 +13,13 @@ from typing import Any
 
 import pytest
 
+from automations.understanding import AUTOMATABLE as AUTOMATABLE_INTENTS
+from automations.understanding import INTENTS as UNDERSTOOD_INTENTS
+
 CORPUS = Path(__file__).resolve().parents[4] / "corpus"
 SPLITS = ("train", "dev")
-INTENTS = {
-    "unlock",
-    "reset_password",
-    "unlock_and_reset",
-    "mfa",
-    "mdm_device",
-    "access_request",
-    "app_incident",
-    "hardware",
-    "info_request",
-    "thanks_or_closure",
-    "auto_reply",
-    "spam_phishing",
-    "other",
-}
-AUTOMATABLE = {"unlock", "reset_password", "unlock_and_reset"}
+INTENTS = set(UNDERSTOOD_INTENTS)
+AUTOMATABLE = set(AUTOMATABLE_INTENTS)
 KINDS = {"login", "email", "name"}
 DECISIONS = {"auto", "human", "ignore"}
 # Decisions each intent may carry: only automatable intents are ever automated; nothing to do means "ignore".
