@@ -23,6 +23,10 @@ class Partner:
     domains: frozenset[str]
     correspondents: frozenset[str]
     ou: str
+    # A documented risk acceptance: this partner's mail is not DKIM-signed, SPF alignment alone is accepted.
+    accept_spf_only: bool = False
+    # Whether its correspondents may ask for each other's accounts (off: a correspondent is never a target).
+    correspondents_may_act_on_each_other: bool = False
 
 
 def _entry(record: Any, where: str) -> Partner:
@@ -40,6 +44,8 @@ def _entry(record: Any, where: str) -> Partner:
         domains=frozenset(str(d).lower() for d in record.get("domains", [])),
         correspondents=frozenset(c.strip().lower() for c in correspondents),
         ou=str(record["ou"]),
+        accept_spf_only=bool(record.get("accept_spf_only", False)),
+        correspondents_may_act_on_each_other=bool(record.get("correspondents_may_act_on_each_other", False)),
     )
 
 
