@@ -187,8 +187,8 @@ def classify(input_path: str, output_path: str | None, backend: str) -> None:
         summary = classify_file(input_path, output_path, backend)
     except UnknownUnderstanderError as error:
         raise click.ClickException(str(error)) from None
-    for error in summary.errors:
-        click.echo(f"{input_path}: {error}", err=True)
+    for problem in summary.errors:
+        click.echo(f"{input_path}: {problem}", err=True)
     click.echo(f"# {summary.classified} classified, {len(summary.errors)} unreadable", err=True)
     if summary.errors:
         raise SystemExit(1)

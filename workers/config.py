@@ -136,6 +136,44 @@ class SmsSettings(Section):
     timeout_seconds: float = Field(10.0, gt=0, description="Timeout of every call")
 
 
+class RateLimitSetting(Section):
+    """One sliding-window limit (security note, RATE table)."""
+
+    scope: Literal["target", "correspondent", "partner", "global"]
+    action: str = Field(description="unlock, reset, or * for every action")
+    count: int = Field(gt=0)
+    window_seconds: int = Field(gt=0)
+    alert: bool = False
+
+
+class TrustSettings(Section):
+    """Who may ask, for whom, how often — and the switch that stops every directory write."""
+
+    verify_sender: bool = Field(True, description="Check Authentication-Results, DMARC/DKIM alignment, From/Sender")
+    authserv_ids: list[str] = Field(default_factory=list,
+                                    description="authserv-id of the organisation's own receiving mail servers")
+    max_message_age_seconds: int = Field(86400, gt=0, description="Older Date headers are replays")
+    max_targets: int = Field(5, gt=0, description="More accounts than this in one message go to a person")
+    redis_url: str | None = Field(None, description="Redis for kill switch, limits, bursts, replays (default broker)")
+    rate_limits: list[RateLimitSetting] | None = Field(None, description="Sliding-window limits (default: security.md)")
+    collective_threshold: int = Field(10, gt=1, description="Similar requests that make a collective incident")
+    collective_window_seconds: int = Field(3600, gt=0, description="Window of the collective-incident count")
+    protected_groups: list[str] = Field(default_factory=list, description="Groups whose members are never automated")
+    vip_accounts: list[str] = Field(default_factory=list, description="sAMAccountNames never automated")
+    service_account_patterns: list[str] = Field(["^svc-", "^adm-", "^srv-"],
+                                                description="Regexes of service/admin account names")
+    recent_days: int = Field(7, ge=0, description="Accounts created or changed more recently go to a person")
+    dormant_days: int = Field(180, gt=0, description="Accounts without logon for longer go to a person")
+
+
+class AuditSettings(Section):
+    """The tamper-evident decision records."""
+
+    key: SecretStr | None = Field(None, description="HMAC key of the hash chain; set SESAME_AUDIT_KEY")
+    retention_days: int = Field(365, gt=0, description="Records older than this may be purged (chain anchored)")
+    checkpoint_file: Path | None = Field(None, description="JSON lines of daily checkpoints, for WORM storage")
+
+
 class DeskSettings(Section):
     """How the service desk is organised in ServiceNow and how the automation closes tickets."""
 
@@ -155,6 +193,8 @@ class Settings(Section):
     mailbox: MailboxSettings
     directory: DirectorySettings
     sms: SmsSettings | None = None
+    trust: TrustSettings = TrustSettings()
+    audit: AuditSettings = AuditSettings()
     desk: DeskSettings = DeskSettings()
     partners_file: Path = Field(description="Registry of partner organisations (JSON or YAML list)")
     playbooks_dir: Path = Field(DEFAULT_PLAYBOOKS, description="Directory of YAML playbooks and templates")
@@ -166,7 +206,7 @@ class Settings(Section):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level")
 
 
-SECTIONS = ("servicenow", "graph", "imap", "mailbox", "directory", "sms", "desk")
+SECTIONS = ("servicenow", "graph", "imap", "mailbox", "directory", "sms", "trust", "audit", "desk")
 
 
 def _env_overrides(data: dict[str, Any], environ: Mapping[str, str]) -> None:
@@ -201,6 +241,7 @@ def _resolve_relative(settings: Settings, base: Path) -> Settings:
         settings.imap.ca_file = fix(settings.imap.ca_file)
     if settings.sms is not None:
         settings.sms.ca_file = fix(settings.sms.ca_file)
+    settings.audit.checkpoint_file = fix(settings.audit.checkpoint_file)
     settings.directory.ca_file = fix(settings.directory.ca_file)
     return settings
 
@@ -282,7 +323,7 @@ def reference_markdown() -> str:
         for name, info in model.model_fields.items():
             if name in SECTIONS:
                 continue
-            default = "*required*" if info.is_required() else f"`{info.default}`"
+            default = "*required*" if info.is_required() else f"`{info.get_default(call_default_factory=True)}`"
             if isinstance(info.default, BaseModel):
                 default = "see section"
             elif isinstance(info.default, Path) and info.default.is_relative_to(PACKAGE_ROOT):
