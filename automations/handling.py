@@ -16,18 +16,24 @@ from automations.playbooks import HandOver, Playbook, PlaybookRun, run_playbook
 from automations.registry import Partner, PartnerRegistry
 from automations.replies import Templates
 from automations.request import Request
+from automations.trust import Refusal
+from automations.trust.exclusions import ExclusionPolicy
+from automations.trust.gate import SILENT_REASONS, TrustChecks
+from automations.trust.killswitch import WritesPaused
+from automations.trust.spray import SprayDetector
 from automations.understanding import Understander, Understanding
 from automations.understanding.headers import understand_message
 from connectors.directory import Change, Directory
 from connectors.errors import ConnectorError
+from connectors.messaging import SmsGateway
 from connectors.tickets import Closure, NewIncident, TicketRef, TicketSystem
 
 log = structlog.get_logger(__name__)
 
 # Below this the understanding backend is not sure enough to act on; the request goes to a person.
 MIN_CONFIDENCE = 0.8
-# The skeleton automates one account per request; a person may be named twice (login and address).
-MAX_IDENTIFIERS = 3
+# The rate-limit action counted for an intent.
+ACTION_OF_INTENT = {"unlock": "unlock", "reset_password": "reset", "unlock_and_reset": "reset"}
 
 
 @dataclass(frozen=True)
@@ -70,14 +76,23 @@ class RequestHandler:
         templates: Templates,
         desk: DeskPolicy,
         respond: Responder,
+        trust: TrustChecks | None = None,
+        sms: SmsGateway | None = None,
+        exclusion_policy: ExclusionPolicy | None = None,
+        spray: SprayDetector | None = None,
     ) -> None:
         self.tickets, self.directory, self.ledger = tickets, directory, ledger
         self.registry, self.understander, self.playbooks = registry, understander, playbooks
         self.templates, self.desk, self.respond = templates, desk, respond
+        self.trust = trust or TrustChecks()
+        self.sms, self.exclusion_policy, self.spray = sms, exclusion_policy, spray
 
     def decide(self, request: Request, understanding: Understanding) -> Decision:
         """Check everything that can be checked before touching the directory."""
         partner = self.registry.partner_of(request.sender_address)
+        refusals = self.trust.origin(request, partner)
+        if refusals:
+            return Decision(None, None, (), refusals[0].reason, "; ".join(f"{r.reason}: {r.detail}" for r in refusals))
         if partner is None:
             return Decision(None, None, (), "unknown_sender",
                             f"{request.sender_address} is not a registered partner correspondent")
@@ -97,7 +112,7 @@ class RequestHandler:
         if not understanding.targets:
             return Decision(None, partner, (), "no_target_identifier",
                             "the request names no login or e-mail address of the account")
-        if len(understanding.targets) > MAX_IDENTIFIERS:
+        if len(understanding.targets) > self.trust.max_targets:
             return Decision(None, partner, (), "several_targets",
                             f"{len(understanding.targets)} identifiers named: {', '.join(understanding.targets)}")
         return Decision(playbook, partner, understanding.targets)
@@ -122,19 +137,35 @@ class RequestHandler:
             directory=self.directory, is_correspondent=self.registry.is_correspondent,
             on_change=lambda step, change: self._record_change(request, step, change),
             dry_run=decision.playbook.mode == "shadow",
+            sms=self.sms, templates=self.templates, exclusion_policy=self.exclusion_policy, spray=self.spray,
         )
         base = replace(base, playbook=decision.playbook.label)
+        action = ACTION_OF_INTENT.get(understanding.intent, understanding.intent)
+        limited = self.trust.volume(request, action=action, targets=decision.targets, partner_id=decision.partner.id,
+                                    intent=understanding.intent)
+        if limited:
+            return self._hand_over(request, ticket, base, limited[0].reason,
+                                   "; ".join(f"{r.reason}: {r.detail}" for r in limited))
         try:
+            if self.trust.kill_switch is not None and not run.dry_run:
+                self.trust.kill_switch.guard()
             run_playbook(run)
+        except WritesPaused as paused:
+            return self._hand_over(request, ticket, base, paused.reason, paused.detail)
         except HandOver as refusal:
+            if refusal.alert:
+                self.trust.alert(Refusal(refusal.reason, refusal.detail, alert=True), request)
             return self._hand_over(request, ticket, base, refusal.reason, refusal.detail)
         except ConnectorError as error:
             # The message carries no secret (connectors guarantee it); the request id lets people trace the call.
             detail = f"{error.system or 'system'} error during {run.completed[-1:] or 'start'}: {error}"
+            base = replace(base, request_ids=(error.request_id,) if error.request_id else ())
             return self._hand_over(request, ticket, base, "system_error", detail)
         if run.dry_run:
             return self._hand_over(request, ticket, base, "shadow_mode",
                                    f"playbook {decision.playbook.id} is in shadow mode; it would have acted")
+        if run.account is not None:
+            self.trust.record(request, action=action, target=run.account.sam, partner_id=decision.partner.id)
         return self._close_automated(request, ticket, base, run)
 
     def _open_ticket(self, request: Request, partner: Partner | None) -> TicketRef:
@@ -155,7 +186,8 @@ class RequestHandler:
 
     def _record_change(self, request: Request, step: str, change: Change) -> None:
         self.ledger.record_action(request.key, step=step, action=change.action, target=change.target,
-                                  before=change.before, after=change.after, dry_run=change.dry_run)
+                                  before=change.before, after=change.after, dry_run=change.dry_run,
+                                  server=change.server)
 
     def _hand_over(self, request: Request, ticket: TicketRef, base: Outcome, reason: str, detail: str) -> Outcome:
         note = (
@@ -164,18 +196,18 @@ class RequestHandler:
             f"Intention détectée : {base.intent or 'inconnue'} ; comptes cités : {', '.join(base.targets) or 'aucun'}"
         )
         self.tickets.hand_to_humans(ticket, self.desk.human_group, note)
-        if base.partner_id is not None:
-            # Registered correspondents get a neutral acknowledgement; unknown senders get nothing back.
+        if base.partner_id is not None and reason not in SILENT_REASONS:
+            # Registered, verified correspondents get a neutral acknowledgement; anyone else gets nothing back.
             self._respond(request, self.templates.render_file("handed_over.fr.txt.j2", ticket=ticket.number))
         outcome = replace(base, reason=reason, detail=detail)
-        self.ledger.finish(request.key, outcome)
+        self.ledger.finish(request.key, outcome, request=request)
         log.info("request.handed_over", key=request.key, reason=reason, ticket=ticket.number)
         return outcome
 
     def _close_automated(self, request: Request, ticket: TicketRef, base: Outcome, run: PlaybookRun) -> Outcome:
         playbook = run.playbook
         values = {"account": run.account, "ticket": ticket.number, "playbook": playbook.label,
-                  "requester": request.sender_address, "partner": run.partner.name}
+                  "requester": request.sender_address, "partner": run.partner.name, **run.reply_values()}
         closure = Closure(
             close_code=playbook.closure.close_code or self.desk.close_code,
             close_notes=self.templates.render_text(playbook.closure.close_notes, **values),
@@ -185,7 +217,7 @@ class RequestHandler:
         self.tickets.resolve_and_close(ticket, closure)
         self._respond(request, self.templates.render_file(playbook.reply.template, **values))
         outcome = replace(base, decision=AUTOMATED)
-        self.ledger.finish(request.key, outcome)
+        self.ledger.finish(request.key, outcome, request=request)
         log.info("request.automated", key=request.key, ticket=ticket.number, playbook=playbook.label)
         return outcome
 

@@ -16,6 +16,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
+from automations import audit
+from automations.audit_record import build_record
 from automations.request import Request
 
 RECEIVED, DONE, FAILED = "received", "done", "failed"
@@ -65,6 +67,8 @@ class ActionRow(Base):
     before: Mapped[str] = mapped_column(Text)
     after: Mapped[str] = mapped_column(Text)
     dry_run: Mapped[bool] = mapped_column(default=False)
+    # The domain controller or endpoint that took the write (for the audit trail).
+    server: Mapped[str | None] = mapped_column(String(255))
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -92,6 +96,8 @@ class Outcome:
     ticket_number: str | None = None
     playbook: str | None = None
     understanding: dict[str, Any] | None = None
+    # Ids the remote systems gave the calls made for this request (Graph request-id, ServiceNow transaction…).
+    request_ids: tuple[str, ...] = ()
 
 
 def _sqlite_pragmas(engine: Engine) -> None:
@@ -105,28 +111,35 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
 
 class Ledger:
-    """Record requests, outcomes, actions and polls; answer the fleet's and the managers' questions."""
+    """Record requests, outcomes, actions and polls; answer the fleet's and the managers' questions.
 
-    def __init__(self, url: str) -> None:
+    With an ``audit_key``, every ``finish`` also appends the request's decision record to the hash-chained audit
+    trail (``automations.audit``) in the same transaction: a request is never finished without its record.
+    """
+
+    def __init__(self, url: str, *, audit_key: audit.AuditKey | None = None) -> None:
         self.engine = create_engine(url, future=True)
         if self.engine.dialect.name == "sqlite":
             _sqlite_pragmas(self.engine)
         Base.metadata.create_all(self.engine)
+        audit.create_tables(self.engine)
         self._add_missing_columns()
         self._session = sessionmaker(self.engine, expire_on_commit=False)
+        self.audit_key = audit_key
 
     def _add_missing_columns(self) -> None:
         """Columns added since a ledger was created (nullable ones only) are added in place.
 
         A stop-gap until Alembic migrations: it never drops or changes a column.
         """
-        existing = {c["name"] for c in inspect(self.engine).get_columns(RequestRow.__tablename__)}
         with self.engine.begin() as connection:
-            for column in RequestRow.__table__.columns:
-                if column.name not in existing and column.nullable:
-                    kind = column.type.compile(dialect=self.engine.dialect)
-                    table = RequestRow.__tablename__
-                    connection.execute(text(f'ALTER TABLE {table} ADD COLUMN "{column.name}" {kind}'))
+            for model in (RequestRow, ActionRow):
+                table = model.__tablename__
+                existing = {c["name"] for c in inspect(connection).get_columns(table)}
+                for column in model.__table__.columns:
+                    if column.name not in existing and column.nullable:
+                        kind = column.type.compile(dialect=self.engine.dialect)
+                        connection.execute(text(f'ALTER TABLE {table} ADD COLUMN "{column.name}" {kind}'))
 
     def register(self, request: Request) -> bool:
         """Record a newly seen request; False when its key was seen before (the request is a duplicate)."""
@@ -147,7 +160,7 @@ class Ledger:
             return session.scalar(select(RequestRow.status).where(RequestRow.key == key))
 
     def record_action(self, key: str, *, step: str, action: str, target: str,
-                      before: dict[str, Any], after: dict[str, Any], dry_run: bool) -> None:
+                      before: dict[str, Any], after: dict[str, Any], dry_run: bool, server: str = "") -> None:
         """Append one directory or system action with its before/after state."""
         with self._session() as session:
             request_id = session.scalar(select(RequestRow.id).where(RequestRow.key == key))
@@ -155,15 +168,24 @@ class Ledger:
                 raise KeyError(f"request {key!r} is not in the ledger")
             session.add(ActionRow(request_id=request_id, step=step, action=action, target=target,
                                   before=json.dumps(before, sort_keys=True), after=json.dumps(after, sort_keys=True),
-                                  dry_run=dry_run))
+                                  dry_run=dry_run, server=server or None))
             session.commit()
 
-    def finish(self, key: str, outcome: Outcome, *, status: str = DONE) -> None:
-        """Record how the request ended."""
+    def finish(self, key: str, outcome: Outcome, *, status: str = DONE, request: Request | None = None) -> None:
+        """Record how the request ended, and its decision record when auditing is on.
+
+        Pass ``request`` when it is at hand: the audit record then holds the body's SHA-256, a masked excerpt
+        and the ``Authentication-Results`` evidence.
+        """
         with self._session() as session:
             row = session.scalar(select(RequestRow).where(RequestRow.key == key))
             if row is None:
                 raise KeyError(f"request {key!r} is not in the ledger")
+            changes = [
+                {"step": a.step, "action": a.action, "target": a.target, "before": json.loads(a.before),
+                 "after": json.loads(a.after), "dry_run": a.dry_run, "server": a.server}
+                for a in session.scalars(select(ActionRow).where(ActionRow.request_id == row.id).order_by(ActionRow.id))
+            ] if self.audit_key is not None else []  # fmt: skip
             row.status = status
             row.decision, row.reason, row.detail = outcome.decision, outcome.reason, outcome.detail
             row.intent, row.targets = outcome.intent, json.dumps(list(outcome.targets))
@@ -171,6 +193,12 @@ class Ledger:
             row.understanding = json.dumps(outcome.understanding, ensure_ascii=False) if outcome.understanding else None
             row.ticket_sys_id, row.ticket_number = outcome.ticket_sys_id, outcome.ticket_number
             row.finished_at = utcnow()
+            if self.audit_key is not None:
+                record = build_record(key=key, channel=row.channel, correspondent=row.sender, at=row.finished_at,
+                                      status=status, outcome=outcome, changes=changes, request=request)
+                # Flushing the request row first takes SQLite's write lock before the head is read.
+                session.flush()
+                audit.append(session.connection(), self.audit_key, record)
             session.commit()
 
     def record_poll(self, source: str, started_at: datetime, new_requests: int) -> None:

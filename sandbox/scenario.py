@@ -8,7 +8,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -251,3 +253,56 @@ def load_scenario(directory: str | Path) -> Scenario:
         tickets=tuple(_ticket(r, w) for w, r in _read_jsonl(tickets_path)) if tickets_path.exists() else (),
         graph_apps=tuple(_graph_app(r, w) for w, r in _listed(apps_path)) if apps_path.exists() else (),
     )
+
+
+def receiving_authserv_ids(scenario: Scenario) -> list[str]:
+    """The authserv-id the scenario's receiving server writes: the most common one on top of its e-mails.
+
+    The sandbox plays that server, so Sésame's configuration for the sandbox trusts exactly this id; forged
+    headers a scenario adds to attacks are in the minority and are not trusted.
+    """
+    counts: dict[str, int] = {}
+    for email in scenario.emails:
+        for name, value in email.headers.items():
+            if name.lower() == "authentication-results":
+                authserv_id = value.split(";", 1)[0].strip().split()[0].lower() if value.strip() else ""
+                if authserv_id:
+                    counts[authserv_id] = counts.get(authserv_id, 0) + 1
+                break
+    if not counts:
+        return []
+    top = max(counts.values())
+    return sorted(i for i, n in counts.items() if n == top)
+
+
+def delivered_now(scenario: Scenario, now: datetime) -> Scenario:
+    """The scenario as if its newest e-mail arrived ``now``: every ``Date`` shifted by the same amount.
+
+    Scenarios are written once and replayed any day; shifting keeps their spacing, so an e-mail written five days
+    before the others still looks five days old (a replay) while the rest are fresh.
+    """
+    dated = {e.id: _date_of(e) for e in scenario.emails}
+    newest = max((d for d in dated.values() if d is not None), default=None)
+    if newest is None:
+        return scenario
+    shift = now - newest
+    emails = []
+    for email in scenario.emails:
+        when = dated[email.id]
+        if when is None:
+            emails.append(email)
+            continue
+        headers = {k: (format_datetime(when + shift) if k.lower() == "date" else v) for k, v in email.headers.items()}
+        emails.append(replace(email, headers=headers))
+    return replace(scenario, emails=tuple(emails))
+
+
+def _date_of(email: Email) -> datetime | None:
+    for name, value in email.headers.items():
+        if name.lower() == "date":
+            try:
+                when = parsedate_to_datetime(value)
+            except (TypeError, ValueError):
+                return None
+            return when if when.tzinfo else when.replace(tzinfo=UTC)
+    return None

@@ -16,6 +16,7 @@ import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -37,7 +38,7 @@ from sandbox.request_log import RequestLogMiddleware as GraphRequestLog
 from sandbox.samba import LDAPS_PORT, SambaDC, realm_from_ous, samba_unavailable_reason, seed_directory
 from sandbox.samba_dc import port_in_use
 from sandbox.samba_seed import create_bot_account
-from sandbox.scenario import Scenario, load_scenario
+from sandbox.scenario import Scenario, delivered_now, load_scenario, receiving_authserv_ids
 from sandbox.servicenow import AttachmentStore, OAuthClient, TableStore, build_app, seed_store
 from sandbox.servicenow.faults import SERVICENOW
 from sandbox.servicenow.loader import load_records, read_records_file
@@ -77,7 +78,7 @@ def _credentials(state: Path, extra: tuple[str, ...] = ()) -> dict[str, str]:
     path = state / "credentials.json"
     creds: dict[str, str] = dict(json.loads(path.read_text(encoding="utf-8"))) if path.is_file() else {}
     wanted = ("servicenow_password", "servicenow_client_secret", "graph_client_secret", "directory_password",
-              "imap_password", "sms_api_key", *extra)
+              "imap_password", "sms_api_key", "audit_key", *extra)
     missing = [name for name in wanted if name not in creds]
     for name in missing:
         creds[name] = secrets.token_urlsafe(24)
@@ -104,10 +105,12 @@ class Sandbox:
     _closers: list[Callable[[], None]] = field(default_factory=list)
     _samba: SambaDC | None = None
     samba_skipped: str | None = None
+    _audit_key: str = ""
 
     def start(self) -> dict[str, Any]:
         """Start every emulator and return the description (also written as ``sandbox.json`` in the state)."""
-        scenario = load_scenario(self.scenario_dir)
+        # The sandbox plays the receiving mail server: the scenario's mail arrives now, its spacing kept.
+        scenario = delivered_now(load_scenario(self.scenario_dir), datetime.now(UTC))
         state = self.state_dir.resolve()
         state.mkdir(parents=True, exist_ok=True)
         tls = ensure_ca(state)
@@ -191,6 +194,7 @@ class Sandbox:
             "config": str(state / "sesame.yaml"),
             "state": str(state),
         }
+        self._audit_key = creds["audit_key"]
         self._write_config(info, directory, state, tls)
         _private_json(state / "sandbox.json", info)
         (state / PID_FILE).write_text(str(os.getpid()), encoding="utf-8")
@@ -247,6 +251,8 @@ class Sandbox:
                      "user": imap["user"], "password": imap["password"], "use_tls": True,
                      "ca_file": str(tls.ca_file)},
             "mailbox": {"kind": self.mailbox_kind, "address": info["mailbox"], "poll_interval_seconds": 2},
+            "trust": self._trust_config(),
+            "audit": {"key": self._audit_key},
             "sms": {"url": f"{info['sms']['url']}/messages", "check_url": f"{info['sms']['url']}/messages",
                     "auth_scheme": "bearer", "api_key": info["sms"]["api_key"], "ca_file": str(tls.ca_file)},
             "directory": {k: v for k, v in directory.items() if v is not None},
@@ -258,6 +264,14 @@ class Sandbox:
         path.write_text("# Written by `sesame sandbox up`: points Sésame at this sandbox.\n"
                         + yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
         path.chmod(0o600)
+
+    def _trust_config(self) -> dict[str, Any]:
+        ids = receiving_authserv_ids(load_scenario(self.scenario_dir))
+        if ids:
+            return {"authserv_ids": ids}
+        # A scenario whose mail carries no Authentication-Results cannot prove any sender: say so in the config
+        # rather than hand every request to a person without a word.
+        return {"verify_sender": False}
 
     def stop(self) -> None:
         """Stop the servers and the domain controller; state stays on disk."""

@@ -6,6 +6,7 @@ import json
 import signal
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -210,6 +211,88 @@ def evaluate(input_path: str, backend: str) -> None:
     click.echo(report.format())
     if report.errors:
         raise SystemExit(1)
+
+
+@main.command("pause")
+@CONFIG_OPTION
+@click.option("--reason", required=True, help="Why the bot must stop writing (kept with who and when).")
+@click.option("--who", default=None, help="Who pauses (default: user@host).")
+def pause_command(config_path: Path, reason: str, who: str | None) -> None:
+    """Engage the kill switch: no directory write happens until `sesame resume`."""
+    from workers.pause import PauseError, pause
+
+    try:
+        click.echo(pause(_settings(config_path), reason, who))
+    except PauseError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@main.command("resume")
+@CONFIG_OPTION
+@click.option("--reason", required=True, help="Why writing may resume (kept with who and when).")
+@click.option("--who", default=None, help="Who resumes (default: user@host).")
+def resume_command(config_path: Path, reason: str, who: str | None) -> None:
+    """Release the kill switch."""
+    from workers.pause import PauseError, resume
+
+    try:
+        click.echo(resume(_settings(config_path), reason, who))
+    except PauseError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@main.command("status")
+@CONFIG_OPTION
+def status_command(config_path: Path) -> None:
+    """Whether the kill switch is engaged, and its recent history."""
+    from workers.pause import PauseError, status
+
+    try:
+        click.echo(status(_settings(config_path)))
+    except PauseError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@main.group()
+def audit() -> None:
+    """The tamper-evident decision records: verify the chain, export for the SIEM, purge past retention."""
+
+
+@audit.command("verify")
+@CONFIG_OPTION
+def audit_verify(config_path: Path) -> None:
+    """Recompute the hash chain: any modified, deleted or inserted record is reported (exit 1)."""
+    from workers.audit_cli import verify_command
+
+    code, text = verify_command(_settings(config_path))
+    click.echo(text)
+    raise SystemExit(code)
+
+
+@audit.command("export")
+@CONFIG_OPTION
+@click.option("--since", type=click.DateTime(), default=None, help="First moment included (UTC).")
+@click.option("--until", type=click.DateTime(), default=None, help="First moment excluded (UTC).")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="JSON-lines file (default: standard output).")
+def audit_export(config_path: Path, since: datetime | None, until: datetime | None, output: Path | None) -> None:
+    """Export the records as JSON lines for the customer's SIEM."""
+    from workers.audit_cli import export_command
+
+    code, text = export_command(_settings(config_path), since, until, output)
+    click.echo(text, err=output is None)
+    raise SystemExit(code)
+
+
+@audit.command("purge")
+@CONFIG_OPTION
+def audit_purge(config_path: Path) -> None:
+    """Purge records older than audit.retention_days, keeping the chain verifiable (signed anchor)."""
+    from workers.audit_cli import purge_command
+
+    code, text = purge_command(_settings(config_path))
+    click.echo(text)
+    raise SystemExit(code)
 
 
 @main.command("demo")

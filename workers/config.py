@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PLAYBOOKS = PACKAGE_ROOT / "playbooks"
@@ -165,13 +165,23 @@ class TrustSettings(Section):
     recent_days: int = Field(7, ge=0, description="Accounts created or changed more recently go to a person")
     dormant_days: int = Field(180, gt=0, description="Accounts without logon for longer go to a person")
 
+    @model_validator(mode="after")
+    def _ids_when_verifying(self) -> TrustSettings:
+        if self.verify_sender and not self.authserv_ids:
+            raise ValueError("authserv_ids is empty while verify_sender is true: list the authserv-id your receiving "
+                             "mail server writes in Authentication-Results (or set verify_sender: false)")
+        return self
+
 
 class AuditSettings(Section):
     """The tamper-evident decision records."""
 
-    key: SecretStr | None = Field(None, description="HMAC key of the hash chain; set SESAME_AUDIT_KEY")
-    retention_days: int = Field(365, gt=0, description="Records older than this may be purged (chain anchored)")
-    checkpoint_file: Path | None = Field(None, description="JSON lines of daily checkpoints, for WORM storage")
+    key: SecretStr | None = Field(None, description="HMAC key of the audit hash chain, 32+ random characters "
+                                  "(openssl rand -hex 32); set SESAME_AUDIT_KEY. Without it no audit record is kept")
+    retention_days: int = Field(365, ge=1, le=1095, description="Records older than this are purged by `sesame audit "
+                                "purge`, the chain anchored (CNIL: 6–12 months; up to 3 years if justified)")
+    checkpoint_file: Path | None = Field(None, description="JSON-lines file on WORM storage; each successful "
+                                         "`sesame audit verify` appends a signed checkpoint (head, count, time)")
 
 
 class DeskSettings(Section):
@@ -193,7 +203,7 @@ class Settings(Section):
     mailbox: MailboxSettings
     directory: DirectorySettings
     sms: SmsSettings | None = None
-    trust: TrustSettings = TrustSettings()
+    trust: TrustSettings
     audit: AuditSettings = AuditSettings()
     desk: DeskSettings = DeskSettings()
     partners_file: Path = Field(description="Registry of partner organisations (JSON or YAML list)")

@@ -18,6 +18,9 @@ from automations.playbooks.actions import ACTIONS
 from automations.registry import PartnerRegistry, RegistryError
 from automations.replies import Templates
 from automations.request import Request
+from automations.trust.exclusions import ExclusionPolicy
+from automations.trust.gate import TrustChecks
+from automations.trust.spray import SprayDetector
 from automations.understanding import UnknownUnderstanderError, get_understander
 from connectors.directory import Directory
 from connectors.errors import ConnectorError
@@ -31,6 +34,9 @@ from workers.config import ConfigError, Settings
 if TYPE_CHECKING:
     from connectors.entra import EntraIdentities
     from connectors.intune import IntuneDevices
+
+
+log = structlog.get_logger(__name__)
 
 
 class StartupError(RuntimeError):
@@ -180,19 +186,86 @@ def build_tickets(settings: Settings) -> ServiceNowTickets:
     )
 
 
+def build_trust(settings: Settings, registry: PartnerRegistry) -> TrustChecks:
+    """The trust checks of the ``trust`` section; the Redis-backed ones need a Redis (``trust.redis_url`` or broker)."""
+    from automations.trust.collective import CollectiveDetector
+    from automations.trust.killswitch import KillSwitch
+    from automations.trust.limits import DEFAULT_LIMITS, Limit, RateLimits
+    from automations.trust.replay import MemoryReplayGuard, ReplayGuard
+    from automations.trust.sender import SenderPolicy, protected_domains
+    from workers.pause import kill_switch_url, trust_redis
+
+    conf = settings.trust
+    policy = None
+    if conf.verify_sender:
+        policy = SenderPolicy(frozenset(i.lower() for i in conf.authserv_ids),
+                              max_age_seconds=conf.max_message_age_seconds,
+                              protected_domains=protected_domains(registry))
+    checks = TrustChecks(sender_policy=policy, max_targets=conf.max_targets)
+    url = kill_switch_url(settings)
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        # One process with the in-memory broker (the demo without Redis): nothing is shared, nothing to pause.
+        checks.replay_guard = MemoryReplayGuard()
+        return checks
+    client = trust_redis(url)
+    limits = [Limit(**limit.model_dump()) for limit in conf.rate_limits] if conf.rate_limits is not None else None
+    checks.replay_guard = ReplayGuard(client)
+    checks.rate_limits = RateLimits(client, limits if limits is not None else DEFAULT_LIMITS)
+    checks.kill_switch = KillSwitch(client)
+    checks.collective = CollectiveDetector(client, conf.collective_threshold, conf.collective_window_seconds)
+    return checks
+
+
+def build_ledger(settings: Settings) -> Ledger:
+    """The ledger, keeping hash-chained audit records when ``audit.key`` is set."""
+    from automations import audit
+    from workers.audit_cli import audit_key
+
+    key = audit_key(settings)
+    ledger = Ledger(settings.ledger_url, audit_key=key)
+    if key is not None and not audit.key_matches(ledger.engine, key):
+        raise ConfigError("audit.key: not the key this ledger's audit trail was written with — restore the right "
+                          "SESAME_AUDIT_KEY (a chain cannot continue under another key)")
+    if key is None:
+        log.warning("audit.disabled", hint="set audit.key (SESAME_AUDIT_KEY) to keep tamper-evident records")
+    return ledger
+
+
+def build_exclusion_policy(settings: Settings) -> ExclusionPolicy:
+    """Who is never automated, on top of the built-in rules (protected groups, adminCount, SPNs…)."""
+    conf = settings.trust
+    return ExclusionPolicy(protected_groups=frozenset(conf.protected_groups), vip_accounts=frozenset(conf.vip_accounts),
+                           service_name_patterns=tuple(conf.service_account_patterns), recent_days=conf.recent_days,
+                           dormant_days=conf.dormant_days)
+
+
+def build_spray_detector(settings: Settings) -> SprayDetector:
+    """Lockouts seen by every worker (Redis) or by this process alone (in-memory broker)."""
+    from automations.trust.spray import MemoryLockoutStore, RedisLockoutStore
+    from workers.pause import kill_switch_url, trust_redis
+
+    url = kill_switch_url(settings)
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return SprayDetector(RedisLockoutStore(trust_redis(url)))
+    return SprayDetector(MemoryLockoutStore())
+
+
 def _build_fleet(settings: Settings) -> Fleet:
     tickets = build_tickets(settings)
     mailbox = build_mailbox(settings)
     directory = build_directory(settings)
-    ledger = Ledger(settings.ledger_url)
+    ledger = build_ledger(settings)
     desk = settings.desk
 
     def respond(request: Request, text: str) -> None:
         mailbox.reply(request.source_id, text, to=request.sender_address)
 
+    registry = PartnerRegistry.load(settings.partners_file)
+    trust = build_trust(settings, registry)
     handler = RequestHandler(
-        tickets=tickets, directory=directory, ledger=ledger,
-        registry=PartnerRegistry.load(settings.partners_file),
+        tickets=tickets, directory=directory, ledger=ledger, registry=registry, trust=trust,
+        sms=build_sms_gateway(settings), exclusion_policy=build_exclusion_policy(settings),
+        spray=build_spray_detector(settings),
         understander=get_understander(settings.understander),
         playbooks=load_playbooks(settings.playbooks_dir, frozenset(ACTIONS)),
         templates=Templates(settings.playbooks_dir),

@@ -13,12 +13,14 @@ if TYPE_CHECKING:
 
 
 class HandOver(Exception):
-    """The playbook stops and a human takes over; ``reason`` is a stable code, ``detail`` says why in words."""
+    """The playbook stops and a human takes over; ``reason`` is a stable code, ``detail`` says why in words,
+    ``alert`` when the security team must be told as well (privileged target, spray…)."""
 
-    def __init__(self, reason: str, detail: str) -> None:
+    def __init__(self, reason: str, detail: str, *, alert: bool = False) -> None:
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
+        self.alert = alert
 
 
 Action = Callable[["PlaybookRun", dict[str, Any]], None]
@@ -112,3 +114,8 @@ ACTIONS: dict[str, Action] = {
     "directory.unlock": unlock,
     "directory.verify_unlocked": verify_unlocked,
 }
+
+# Password reset with out-of-band delivery, exclusions and unlock safety; imported last because they raise HandOver.
+from automations.playbooks.reset_actions import RESET_ACTIONS  # noqa: E402
+
+ACTIONS.update(RESET_ACTIONS)

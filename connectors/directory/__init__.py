@@ -36,6 +36,8 @@ class Account:
     changed: datetime | None = None  # whenChanged
     last_logon: datetime | None = None  # lastLogonTimestamp (replicated, up to ~14 days late in AD)
     user_account_control: int = 0
+    # mobile: the number on file, the only place a temporary password may be sent (never one from a request).
+    mobile: str | None = None
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,7 @@ def _account(record: dict[str, Any]) -> Account:
         lockout_time=_filetime(record.get("lockout_time")),
         password_last_set=_filetime(record.get("pwd_last_set")),
         must_change_password=record.get("pwd_last_set") == "0",
+        mobile=str(record.get("mobile") or "").strip() or None,
     )
 
 

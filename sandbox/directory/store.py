@@ -45,6 +45,8 @@ class DirectoryEntry:
     bad_pwd_count: int = 0
     # pwdLastSet as AD writes it: a FILETIME, "0" when the password must be changed at next logon.
     pwd_last_set: str = ""
+    # mobile as AD holds it: the number on file for out-of-band delivery; "" when none.
+    mobile: str = ""
 
     def public(self) -> dict[str, Any]:
         """The account as served over HTTP: every attribute but the password."""
@@ -110,6 +112,7 @@ def entry_from_user(user: DirectoryUser, base_dn: str) -> DirectoryEntry:
         groups=groups,
         password=secrets.token_urlsafe(18),
         pwd_last_set=windows_filetime_now(),
+        mobile=user.mobile,
     )
 
 

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import ssl
 import subprocess
 import sys
@@ -250,3 +251,24 @@ def test_graph_fault_flags_throttle_with_graphs_error_shape(tmp_path: Path) -> N
     assert [a.status_code for a in answers] == [200, 200, 429]
     assert answers[2].json()["error"]["code"] == "TooManyRequests" and int(answers[2].headers["Retry-After"]) >= 1
     assert [e["status"] for e in logged if e["path"].startswith("/v1.0/")] == [200, 200, 429]
+
+
+def test_audit_trail_of_a_fleet_run_verifies_and_detects_tampering(tmp_path: Path) -> None:
+    process, info = _up(tmp_path / "state")
+    try:
+        fleet = [sys.executable, "-m", "workers.cli", "run", "--config", str(info["config"]), "--until-idle",
+                 "--timeout", "120"]
+        run = subprocess.run(fleet, cwd=REPO, capture_output=True, text=True, timeout=180)
+        assert run.returncode == 0, run.stderr[-2000:]
+    finally:
+        assert _stop(process) == 0
+    verify = [sys.executable, "-m", "workers.cli", "audit", "verify", "--config", str(info["config"])]
+    clean = subprocess.run(verify, cwd=REPO, capture_output=True, text=True)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    ledger = Path(str(info["state"])) / "ledger.db"
+    with sqlite3.connect(ledger) as db:
+        rows = db.execute("SELECT count(*) FROM audit_records").fetchone()[0]
+        assert rows == len(load_scenario(DEMO).emails)
+        db.execute("UPDATE audit_records SET record = replace(record, 'automated', 'handed_over') WHERE seq = 2")
+    tampered = subprocess.run(verify, cwd=REPO, capture_output=True, text=True)
+    assert tampered.returncode == 1 and "record_modified" in tampered.stdout + tampered.stderr

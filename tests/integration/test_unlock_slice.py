@@ -30,7 +30,9 @@ def _email(n: int, sender: str, body: str, **headers: str) -> dict[str, Any]:
         "id": f"e{n}", "from": sender, "from_name": "Expéditeur", "to": MAILBOX, "subject": "Compte bloqué",
         "body": body,
         "headers": {"Message-ID": f"<slice-{n}@{domain}>",
-                    "Authentication-Results": f"mx.agence.test; dkim=pass header.d={domain}; dmarc=pass", **headers},
+                    "Authentication-Results": f"mx.agence.test; dkim=pass header.d={domain}; "
+                                              f"spf=pass smtp.mailfrom={domain}; dmarc=pass header.from={domain}",
+                    **headers},
     }
 
 
@@ -44,7 +46,8 @@ def _scenario(directory: Path, ad_users: AdUsers) -> None:
     locked, other_locked = ad_users.locked
     emails = [
         _email(1, CORRESPONDENT, f"Bonjour,\nmerci de débloquer le compte {locked.sam} svp.\nCordialement,\nClaire",
-               **{"Reply-To": "collector@evil.example"}),
+               # Same domain, so the mail passes (security.md VER-07); the bot must still never answer there.
+               **{"Reply-To": "secretariat@partner.example"}),
         _email(2, "intrus@evil.example", f"Bonjour, merci de débloquer le compte {other_locked.sam}. Merci"),
         _email(3, CORRESPONDENT, f"Bonjour, pouvez-vous déverrouiller le compte {ad_users.privileged.sam} ?"),
     ]
@@ -123,7 +126,7 @@ def test_partner_unlock_email_handled_end_to_end(
     # The correspondent got the French reply; the unknown sender got nothing.
     sent = MailboxStore.load(Path(info["state"]) / "mailbox.json").messages(MAILBOX, "sentitems")
     recipients = [m["toRecipients"][0]["emailAddress"]["address"] for m in sent]
-    assert "intrus@evil.example" not in recipients and "collector@evil.example" not in recipients
+    assert "intrus@evil.example" not in recipients and "secretariat@partner.example" not in recipients
     unlock_reply = [m for m in sent if locked.sam in m["body"]["content"]]
     assert len(unlock_reply) == 1 and unlock_reply[0]["toRecipients"][0]["emailAddress"]["address"] == CORRESPONDENT
     assert "déverrouillé" in unlock_reply[0]["body"]["content"]

@@ -32,6 +32,7 @@ ACCOUNT_ATTRIBUTES = [
     "whenCreated",
     "whenChanged",
     "lastLogonTimestamp",
+    "mobile",
 ]
 _FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
 _FILETIME_NEVER = 0x7FFFFFFFFFFFFFFF
@@ -138,4 +139,5 @@ def account(dn: str, attributes: Attributes, groups: Iterable[str]) -> Account:
         changed=generalized_time(attributes, "whenChanged"),
         last_logon=filetime(attributes, "lastLogonTimestamp"),
         user_account_control=uac,
+        mobile=first(attributes, "mobile").strip() or None,
     )

@@ -13,6 +13,7 @@ from automations.playbooks.actions import ACTIONS
 from automations.registry import Partner, PartnerRegistry
 from automations.replies import Templates
 from automations.request import Request
+from automations.trust.spray import MemoryLockoutStore, SprayDetector
 from automations.understanding import get_understander
 from connectors.directory import Account
 from tests.fakes import FakeDirectory, FakeTickets
@@ -50,6 +51,7 @@ def world(tmp_path: Path) -> dict[str, object]:
         playbooks=load_playbooks(PLAYBOOKS, frozenset(ACTIONS)), templates=Templates(PLAYBOOKS),
         desk=DeskPolicy("Automatisation", "N1", "Résolution définitive", "KB0010001", "UO-TR1.1"),
         respond=lambda request, text: replies.append((request.sender_address, text)),
+        spray=SprayDetector(MemoryLockoutStore()),
     )
     return {"handler": handler, "tickets": tickets, "directory": directory, "ledger": ledger, "replies": replies}
 

@@ -16,7 +16,7 @@ def test_shipped_playbooks_load_and_cover_unlock() -> None:
     playbooks = load_playbooks(SHIPPED, frozenset(ACTIONS))
     unlock = playbooks["unlock"]
     assert unlock.id == "account_unlock" and unlock.mode == "live"
-    assert unlock.label.startswith("account_unlock@1#") and len(unlock.content_hash) == 64
+    assert unlock.label.startswith(f"account_unlock@{unlock.version}#") and len(unlock.content_hash) == 64
     assert [s.action for s in unlock.steps][-2:] == ["directory.unlock", "directory.verify_unlocked"]
 
 

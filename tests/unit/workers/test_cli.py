@@ -17,6 +17,7 @@ CONFIG = {
     "directory": {"kind": "sandbox", "url": "https://127.0.0.1:9/ad", "bind_dn": "svc", "password": "pw-ad"},
     "partners_file": "partners.json",
     "broker_url": "memory://",
+    "trust": {"authserv_ids": ["mx.agence.test"]},
 }
 
 

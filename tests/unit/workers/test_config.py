@@ -15,6 +15,7 @@ BASE = {
     "mailbox": {"address": "Support@Agence.test"},
     "directory": {"url": "ldaps://dc:636", "bind_dn": "svc", "password": "s3cret-ad", "base_dn": "DC=a,DC=b"},
     "partners_file": "partners.json",
+    "trust": {"authserv_ids": ["mx.agence.test"]},
 }
 
 
@@ -84,3 +85,13 @@ def test_imap_mailbox_needs_no_graph_section(tmp_path: Path) -> None:
     settings = load_settings(_file(tmp_path, data), environ={"SESAME_IMAP_PORT": "1993"})
     assert settings.imap is not None and settings.imap.port == 1993 and settings.graph is None
     assert "s3cret-imap" not in yaml.safe_dump(masked(settings))
+
+
+def test_verifying_senders_needs_the_receiving_servers_id(tmp_path: Path) -> None:
+    data = yaml.safe_load(yaml.safe_dump(BASE))
+    data["trust"] = {}
+    with pytest.raises(ConfigError, match=r"trust: .*authserv_ids is empty"):
+        load_settings(_file(tmp_path, data), environ={})
+    data.pop("trust")
+    with pytest.raises(ConfigError, match=r"trust: required section is missing"):
+        load_settings(_file(tmp_path, data), environ={})
