@@ -75,7 +75,9 @@ class ExclusionPolicy:
         """Every reason the bot must not act on ``account``, in ``REASONS`` order; empty when it may.
 
         ``cloud_roles`` are the names of the Entra directory roles the user holds, active or eligible (PIM).
-        ``action`` = "unlock" skips ``RECENTLY_CHANGED`` (a lockout changes ``whenChanged``; see the module).
+        ``action`` = "unlock" checks who the account is (privileged, service, VIP) but not its age:
+        an unlock gives the holder back their own credential and changes no secret, while a lockout itself moves
+        ``whenChanged`` and a never-used account cannot be dormant in any useful sense.
         """
         if now.tzinfo is None:
             raise ValueError("now must be an aware datetime (UTC)")
@@ -83,10 +85,12 @@ class ExclusionPolicy:
             self._privileged(account, cloud_roles),
             self._service(account),
             self._vip(account),
-            None if account.enabled else Refusal(DISABLED, f"{account.sam} is disabled; enabling is never automated"),
-            self._recently_created(account, now),
+            # For an unlock the playbook's own `policy.require_enabled` step says it (account_disabled).
+            None if account.enabled or action == "unlock"
+            else Refusal(DISABLED, f"{account.sam} is disabled; enabling is never automated"),
+            self._recently_created(account, now) if action == "reset" else None,
             self._recently_changed(account, now) if action == "reset" else None,
-            self._dormant(account, now),
+            self._dormant(account, now) if action == "reset" else None,
         ]
         return [refusal for refusal in found if refusal is not None]
 

@@ -64,8 +64,14 @@ class TrustChecks:
         """Bursts and rate limits, before anything is done for this request."""
         refusals: list[Refusal] = []
         if self.collective is not None:
-            verdict = self.collective.observe(request.key, intent=intent, partner=partner_id, application=None)
-            if verdict.collective:
+            try:
+                verdict = self.collective.observe(request.key, intent=intent, partner=partner_id, application=None)
+            except Exception as error:  # the store is unreadable: fail closed, like the other Redis-backed checks
+                refusals.append(Refusal("COLLECTIVE_CHECK_UNAVAILABLE",
+                                        f"the burst counter cannot be read ({type(error).__name__}); a person decides",
+                                        alert=True))
+                verdict = None
+            if verdict is not None and verdict.collective:
                 refusals.append(Refusal("COLLECTIVE_INCIDENT",
                                         f"{verdict.count} similar requests in the window ({verdict.group_key}): "
                                         "treat them together as one collective incident", alert=True))

@@ -368,4 +368,25 @@ GUARDS: tuple[Guard, ...] = (
         r"|@(?:gmail|hotmail|yahoo|outlook|live|laposte|orange|free|sfr|wanadoo|icloud|proton\w*)\.",
         confidence=0.6,
     ),
+    _guard(
+        "authority_pressure",
+        None,
+        "pressure to skip the checks (sautez les vérifications, le directeur exige)",
+        r"(?:saut\w*|zapp\w*|oubli\w*|pass\w*|ignor\w*|eviter?|sans)\s+(?:\w+\s+){0,2}?"
+        r"(?:verifications?|controles?|procedures?|etapes?|validations?)\b"
+        r"|\bpas (?:le )?temps (?:pour|de) (?:les |la |faire les )?(?:verifications?|controles?|procedure)"
+        r"|\b(?:le |la |notre |mon |ma )?(?:directeur|directrice|dg|president\w*|prefet|ministre)\b[^.\n]{0,30}"
+        r"\b(?:demande|exige|attend|veut|insiste|ordonne)\w*",
+        confidence=0.5,
+    ),
+    _guard(
+        "contact_change",
+        None,
+        "asks to change contact data (mettre à jour son mobile, nouveau numéro)",
+        r"\b(?:mett\w*|mis)\s+a\s+jour\s+(?:\w+\s+){0,2}?(?:mobile|portable|numero|telephone|adresse|mail)"
+        r"|\b(?:chang\w*|modifi\w*|remplac\w*|ajout\w*|enregistr\w*)\s+(?:\w+\s+){0,2}?"
+        r"(?:mobile|portable|numero de (?:telephone|portable|mobile)|telephone|adresse (?:mail|de secours|perso\w*))"
+        r"|\bnouveau (?:numero|portable|mobile|telephone)\b",
+        confidence=0.5,
+    ),
 )

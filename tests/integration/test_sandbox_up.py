@@ -269,6 +269,9 @@ def test_audit_trail_of_a_fleet_run_verifies_and_detects_tampering(tmp_path: Pat
     with sqlite3.connect(ledger) as db:
         rows = db.execute("SELECT count(*) FROM audit_records").fetchone()[0]
         assert rows == len(load_scenario(DEMO).emails)
-        db.execute("UPDATE audit_records SET record = replace(record, 'automated', 'handed_over') WHERE seq = 2")
+        before = db.execute("SELECT record FROM audit_records WHERE seq = 2").fetchone()[0]
+        db.execute("""UPDATE audit_records SET record = replace(record, '"status":"done"', '"status":"failed"')
+                      WHERE seq = 2""")
+        assert db.execute("SELECT record FROM audit_records WHERE seq = 2").fetchone()[0] != before
     tampered = subprocess.run(verify, cwd=REPO, capture_output=True, text=True)
     assert tampered.returncode == 1 and "record_modified" in tampered.stdout + tampered.stderr
