@@ -6,6 +6,7 @@ group with a work note giving the reason. The bot acts only on positive evidence
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -144,8 +145,10 @@ class RequestHandler:
         limited = self.trust.volume(request, action=action, targets=decision.targets, partner_id=decision.partner.id,
                                     intent=understanding.intent)
         if limited:
-            return self._hand_over(request, ticket, base, limited[0].reason,
-                                   "; ".join(f"{r.reason}: {r.detail}" for r in limited))
+            detail = "; ".join(f"{r.reason}: {r.detail}" for r in limited)
+            if limited[0].group is not None:
+                detail += f" — attached to the collective incident {self._collective_parent(limited[0].group)}"
+            return self._hand_over(request, ticket, base, limited[0].reason, detail)
         try:
             if self.trust.kill_switch is not None and not run.dry_run:
                 self.trust.kill_switch.guard()
@@ -167,6 +170,21 @@ class RequestHandler:
         if run.account is not None:
             self.trust.record(request, action=action, target=run.account.sam, partner_id=decision.partner.id)
         return self._close_automated(request, ticket, base, run)
+
+    def _collective_parent(self, group: str) -> str:
+        """One parent incident per burst, for the level-1 group, that each similar request points to."""
+
+        def open_parent() -> str:
+            parent = self.tickets.create_incident(NewIncident(
+                short_description=f"Incident collectif : demandes similaires en rafale ({group})",
+                description="Sésame a détecté une rafale de demandes similaires (tender §7.3.3.2.3). Elles ne sont "
+                            "pas traitées une à une : chaque demande est rattachée à cet incident par une note.",
+                contact_type="email", caller_email=None, assignment_group=self.desk.human_group,
+                correlation_id="sesame-collective-" + hashlib.sha256(group.encode()).hexdigest()[:24],
+            ))
+            return parent.number
+
+        return self.trust.collective_parent(group, open_parent)
 
     def _open_ticket(self, request: Request, partner: Partner | None) -> TicketRef:
         existing = self.tickets.find_by_correlation(request.correlation_id)

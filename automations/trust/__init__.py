@@ -13,3 +13,5 @@ class Refusal:
     reason: str
     detail: str
     alert: bool = False
+    # For COLLECTIVE_INCIDENT: the burst's group, so the handler can attach the request to one parent incident.
+    group: str | None = None

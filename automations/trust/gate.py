@@ -74,13 +74,23 @@ class TrustChecks:
             if verdict is not None and verdict.collective:
                 refusals.append(Refusal("COLLECTIVE_INCIDENT",
                                         f"{verdict.count} similar requests in the window ({verdict.group_key}): "
-                                        "treat them together as one collective incident", alert=True))
+                                        "treat them together as one collective incident", alert=True,
+                                        group=verdict.group_key))
         if self.rate_limits is not None:
             for target in targets[:1] or (None,):
                 refusals += self.rate_limits.check(action, target=target, correspondent=request.sender_address,
                                                    partner=partner_id, request_key=request.key)
         self._raise_alerts(request, refusals)
         return refusals
+
+    def collective_parent(self, group: str, open_parent: Callable[[], str]) -> str:
+        """The parent incident of a burst: the one already opened for ``group``, else a new one from
+        ``open_parent`` (when two workers race, the first one stored wins and both link to it)."""
+        assert self.collective is not None
+        existing = self.collective.parent(group)
+        if existing:
+            return existing
+        return self.collective.remember_parent(group, open_parent())
 
     def record(self, request: Request, *, action: str, target: str, partner_id: str) -> None:
         """Count an action that was done (after the directory confirmed it)."""
