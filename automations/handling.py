@@ -139,6 +139,7 @@ class RequestHandler:
             on_change=lambda step, change: self._record_change(request, step, change),
             dry_run=decision.playbook.mode == "shadow",
             sms=self.sms, templates=self.templates, exclusion_policy=self.exclusion_policy, spray=self.spray,
+            kill_switch=self.trust.kill_switch,
         )
         base = replace(base, playbook=decision.playbook.label)
         action = ACTION_OF_INTENT.get(understanding.intent, understanding.intent)
@@ -150,8 +151,7 @@ class RequestHandler:
                 detail += f" — attached to the collective incident {self._collective_parent(limited[0].group)}"
             return self._hand_over(request, ticket, base, limited[0].reason, detail)
         try:
-            if self.trust.kill_switch is not None and not run.dry_run:
-                self.trust.kill_switch.guard()
+            run.guard_writes()  # before the first step, and again right before each write
             run_playbook(run)
         except WritesPaused as paused:
             return self._hand_over(request, ticket, base, paused.reason, paused.detail)

@@ -89,6 +89,7 @@ def require_locked(run: PlaybookRun, _args: dict[str, Any]) -> None:
 
 def unlock(run: PlaybookRun, _args: dict[str, Any]) -> None:
     """Clear the lockout (nothing is written in dry run)."""
+    run.guard_writes()
     change = run.directory.unlock(_account(run), dry_run=run.dry_run)
     run.changes.append(change)
     run.on_change("unlock", change)

@@ -188,6 +188,7 @@ def reset_password(run: PlaybookRun, args: dict[str, Any]) -> None:
     if run.delivery == SELF_SERVICE:
         return
     account = _account(run)
+    run.guard_writes()
     secret = new_temporary_password(int(args.get("length", 16)))
     run.secrets.put(PASSWORD, secret)
     try:

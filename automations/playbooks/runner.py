@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from automations.playbooks.actions import ACTIONS, HandOver
 from automations.playbooks.reset_actions import RESET_DELIVERY_FAILED, after_reset_failure
@@ -22,6 +22,14 @@ from connectors.messaging import SmsGateway
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class WriteGuard(Protocol):
+    """What a run needs of the kill switch."""
+
+    def guard(self) -> None:
+        """Raise when writes are paused."""
+        ...
 
 
 @dataclass
@@ -59,6 +67,13 @@ class PlaybookRun:
     # Set once a reset was sent to the directory: every later failure is then RESET_DELIVERY_FAILED.
     password_reset: bool = False
     secrets: SecretScratch = field(default_factory=SecretScratch, repr=False, compare=False)
+    # The kill switch, read again right before each directory write (security note DET-02).
+    kill_switch: WriteGuard | None = None
+
+    def guard_writes(self) -> None:
+        """Raise ``WritesPaused`` when the kill switch is engaged (or unreadable); nothing in dry run."""
+        if self.kill_switch is not None and not self.dry_run:
+            self.kill_switch.guard()
 
     def reply_values(self) -> dict[str, Any]:
         """Values the reply and closure templates may show, on top of the handler's (never a secret)."""

@@ -13,6 +13,8 @@ from automations.playbooks.actions import ACTIONS
 from automations.registry import Partner, PartnerRegistry
 from automations.replies import Templates
 from automations.request import Request
+from automations.trust.gate import TrustChecks
+from automations.trust.killswitch import WritesPaused
 from automations.trust.spray import MemoryLockoutStore, SprayDetector
 from automations.understanding import get_understander
 from connectors.directory import Account
@@ -145,4 +147,25 @@ def test_an_auto_reply_header_overrules_the_text(world: dict[str, object]) -> No
                       headers=(("Auto-Submitted", "auto-replied"),), source_id="m2")
     outcome = handle(world, request)
     assert outcome.decision == HANDED_OVER and outcome.intent == "auto_reply"  # type: ignore[attr-defined]
+    assert world["directory"].writes == []  # type: ignore[attr-defined]
+
+
+class PausedAfter:
+    """A kill switch engaged after ``calls`` reads: the SOC pausing the bot while a request is in flight."""
+
+    def __init__(self, calls: int) -> None:
+        self.calls = calls
+
+    def guard(self) -> None:
+        self.calls -= 1
+        if self.calls < 0:
+            raise WritesPaused("kill switch engaged: writes paused (test)")
+
+
+def test_a_kill_switch_engaged_mid_run_stops_the_write(world: dict[str, object]) -> None:
+    handler = world["handler"]
+    assert isinstance(handler, RequestHandler)
+    handler.trust = TrustChecks(kill_switch=PausedAfter(calls=1))  # type: ignore[arg-type]
+    outcome = handle(world, email("Merci de débloquer le compte jdupont"))
+    assert outcome.decision == HANDED_OVER and outcome.reason == "KILL_SWITCH"  # type: ignore[attr-defined]
     assert world["directory"].writes == []  # type: ignore[attr-defined]
