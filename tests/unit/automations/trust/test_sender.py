@@ -206,3 +206,21 @@ def test_policy_refuses_an_unusable_configuration(changes: dict[str, object]) ->
     values: dict[str, object] = {"authserv_ids": frozenset({OURS})} | changes
     with pytest.raises(ValueError):
         SenderPolicy(**values)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("ar", "expected"),
+    [
+        # A terse verdict from our own server still speaks of the From domain and of a verified signature.
+        (f"{OURS}; spf=pass; dkim=pass; dmarc=pass", []),
+        (f"{OURS}; dkim=pass header.d=mission-locale-lyon.fr; dmarc=pass", []),
+        # ... but a verdict naming another domain is never stretched to fit.
+        (f"{OURS}; dkim=pass; dmarc=pass header.from=evil.example", ["DMARC_FAIL", "DKIM_NOT_ALIGNED"]),
+        (f"{OURS}; dkim=pass header.d=mailer.example; spf=pass smtp.mailfrom=x@mailer.example; dmarc=pass",
+         ["DKIM_NOT_ALIGNED"]),
+        (f"{OURS}; dkim=pass; dmarc=fail", ["DMARC_FAIL", "DKIM_NOT_ALIGNED"]),
+        (f"{OURS}; dkim=fail; dmarc=pass", ["DKIM_NOT_ALIGNED"]),
+    ],
+)
+def test_terse_verdicts_of_our_server(ar: str, expected: list[str]) -> None:
+    assert reasons(verify_sender(mail(ar=(ar,)), PARTNER, POLICY, now=NOW)) == expected
