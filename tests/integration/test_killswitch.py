@@ -25,13 +25,6 @@ class Monotonic:
 
 
 @pytest.fixture
-def client(redis_url: str) -> Iterator[redis.Redis]:
-    connection = redis.Redis.from_url(redis_url)
-    yield connection
-    connection.close()
-
-
-@pytest.fixture
 def prefix() -> str:
     return f"test-{uuid.uuid4().hex}:"
 
@@ -40,8 +33,8 @@ def _closed_port_client() -> redis.Redis:
     return trust_redis(f"redis://127.0.0.1:{free_port()}/0")
 
 
-def test_off_by_default_then_paused_then_resumed_with_history(client: redis.Redis, prefix: str) -> None:
-    switch = KillSwitch(client, prefix=prefix, cache_seconds=0)
+def test_off_by_default_then_paused_then_resumed_with_history(redis_client: redis.Redis, prefix: str) -> None:
+    switch = KillSwitch(redis_client, prefix=prefix, cache_seconds=0)
     assert switch.engaged() is False
     switch.guard()
     switch.pause("spray on partner ML Lyon\r\nFAKE-LOG-LINE", "alice@soc")
@@ -61,10 +54,10 @@ def test_off_by_default_then_paused_then_resumed_with_history(client: redis.Redi
         switch.pause(" \n ", "alice@soc")
 
 
-def test_another_process_pausing_is_seen_within_one_second(client: redis.Redis, prefix: str) -> None:
+def test_another_process_pausing_is_seen_within_one_second(redis_client: redis.Redis, prefix: str) -> None:
     clock = Monotonic()
-    worker = KillSwitch(client, prefix=prefix, monotonic=clock)
-    operator = KillSwitch(client, prefix=prefix)
+    worker = KillSwitch(redis_client, prefix=prefix, monotonic=clock)
+    operator = KillSwitch(redis_client, prefix=prefix)
     assert worker.engaged() is False
     operator.pause("incident", "soc")
     clock.now += 0.5
@@ -72,12 +65,12 @@ def test_another_process_pausing_is_seen_within_one_second(client: redis.Redis, 
     clock.now += 0.5
     assert worker.engaged() is True
     with pytest.raises(ValueError, match="between 0 and 1"):
-        KillSwitch(client, prefix=prefix, cache_seconds=5)
+        KillSwitch(redis_client, prefix=prefix, cache_seconds=5)
 
 
-def test_a_flag_set_by_hand_pauses(client: redis.Redis, prefix: str) -> None:
-    switch = KillSwitch(client, prefix=prefix, cache_seconds=0)
-    client.set(switch.flag_key, "1")  # redis-cli SET sesame:killswitch 1, by the security team
+def test_a_flag_set_by_hand_pauses(redis_client: redis.Redis, prefix: str) -> None:
+    switch = KillSwitch(redis_client, prefix=prefix, cache_seconds=0)
+    redis_client.set(switch.flag_key, "1")  # redis-cli SET sesame:killswitch 1, by the security team
     assert switch.engaged() is True
     state = switch.state()
     assert state is not None and state.who == "unknown"
@@ -102,15 +95,15 @@ def _settings(broker_url: str) -> Settings:
 
 
 @pytest.fixture
-def default_keys(client: redis.Redis) -> Iterator[None]:
+def default_keys(redis_client: redis.Redis) -> Iterator[None]:
     """The CLI uses the deployment's keys: leave them as found, even when the test fails half-way."""
-    client.delete("sesame:killswitch", "sesame:killswitch:log")
+    redis_client.delete("sesame:killswitch", "sesame:killswitch:log")
     yield
-    client.delete("sesame:killswitch", "sesame:killswitch:log")
+    redis_client.delete("sesame:killswitch", "sesame:killswitch:log")
 
 
 @pytest.mark.usefixtures("default_keys")
-def test_sesame_pause_status_resume(client: redis.Redis, redis_url: str) -> None:
+def test_sesame_pause_status_resume(redis_client: redis.Redis, redis_url: str) -> None:
     settings = _settings(redis_url)
     assert status(settings).startswith("Directory writes are allowed")
     printed = pause(settings, "TC-22: 40 requests in 10 min from one correspondent", who="carol@ops")

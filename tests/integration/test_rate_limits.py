@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 import redis
@@ -39,19 +38,12 @@ class Clock:
 
 
 @pytest.fixture
-def client(redis_url: str) -> Iterator[redis.Redis]:
-    connection = redis.Redis.from_url(redis_url)
-    yield connection
-    connection.close()
-
-
-@pytest.fixture
 def clock() -> Clock:
     return Clock()
 
 
-def _limits(client: redis.Redis, clock: Clock, *limits: Limit) -> RateLimits:
-    return RateLimits(client, limits or DEFAULT_LIMITS, prefix=f"test-{uuid.uuid4().hex}:", clock=clock)
+def _limits(redis_client: redis.Redis, clock: Clock, *limits: Limit) -> RateLimits:
+    return RateLimits(redis_client, limits or DEFAULT_LIMITS, prefix=f"test-{uuid.uuid4().hex}:", clock=clock)
 
 
 def _do(limits: RateLimits, action: str, key: str, *, target: str | None = "jdupont",
@@ -63,8 +55,8 @@ def _do(limits: RateLimits, action: str, key: str, *, target: str | None = "jdup
     return refusals
 
 
-def test_target_unlock_two_per_day_then_refused_with_alert(client: redis.Redis, clock: Clock) -> None:
-    limits = _limits(client, clock)
+def test_target_unlock_two_per_day_then_refused_with_alert(redis_client: redis.Redis, clock: Clock) -> None:
+    limits = _limits(redis_client, clock)
     assert _do(limits, "unlock", "m1", correspondent="a@ml.fr") == []
     clock.advance(3600)
     assert _do(limits, "unlock", "m2", correspondent="b@ml.fr") == []
@@ -80,8 +72,8 @@ def test_target_unlock_two_per_day_then_refused_with_alert(client: redis.Redis, 
     assert _do(limits, "unlock", "m5", target="JDupont ", correspondent="e@ml.fr")[0].reason == RATE_LIMITED
 
 
-def test_target_reset_one_per_day_and_three_per_thirty_days(client: redis.Redis, clock: Clock) -> None:
-    limits = _limits(client, clock)
+def test_target_reset_one_per_day_and_three_per_thirty_days(redis_client: redis.Redis, clock: Clock) -> None:
+    limits = _limits(redis_client, clock)
     for day in range(3):
         assert _do(limits, "reset", f"r{day}", correspondent=f"c{day}@ml.fr") == [], day
         clock.advance(3600)
@@ -96,8 +88,8 @@ def test_target_reset_one_per_day_and_three_per_thirty_days(client: redis.Redis,
     assert _do(limits, "unlock", "u1", correspondent="c10@ml.fr") == []
 
 
-def test_correspondent_three_per_ten_minutes_slides(client: redis.Redis, clock: Clock) -> None:
-    limits = _limits(client, clock)
+def test_correspondent_three_per_ten_minutes_slides(redis_client: redis.Redis, clock: Clock) -> None:
+    limits = _limits(redis_client, clock)
     for index in range(3):
         assert _do(limits, "unlock", f"m{index}", target=f"user{index}") == []
         clock.advance(120)
@@ -109,8 +101,8 @@ def test_correspondent_three_per_ten_minutes_slides(client: redis.Redis, clock: 
     assert _do(limits, "unlock", "m4", target="user4") == []
 
 
-def test_correspondent_ten_per_day(client: redis.Redis, clock: Clock) -> None:
-    limits = _limits(client, clock)
+def test_correspondent_ten_per_day(redis_client: redis.Redis, clock: Clock) -> None:
+    limits = _limits(redis_client, clock)
     for index in range(10):
         assert _do(limits, "unlock", f"m{index}", target=f"user{index}") == [], index
         clock.advance(601)
@@ -118,8 +110,9 @@ def test_correspondent_ten_per_day(client: redis.Redis, clock: Clock) -> None:
     assert "at most 10 actions per correspondent in 24 h" in refusal.detail
 
 
-def test_partner_and_global_scopes(client: redis.Redis, clock: Clock) -> None:
-    limits = _limits(client, clock, Limit("partner", "unlock", 2, 3600), Limit("global", "*", 3, 3600, alert=True))
+def test_partner_and_global_scopes(redis_client: redis.Redis, clock: Clock) -> None:
+    limits = _limits(redis_client, clock, Limit("partner", "unlock", 2, 3600),
+                     Limit("global", "*", 3, 3600, alert=True))
     assert _do(limits, "unlock", "a1", target="u1", correspondent="x@a.fr", partner="a") == []
     assert _do(limits, "unlock", "a2", target="u2", correspondent="y@a.fr", partner="a") == []
     [partner] = _do(limits, "unlock", "a3", target="u3", correspondent="z@a.fr", partner="a")
@@ -132,8 +125,8 @@ def test_partner_and_global_scopes(client: redis.Redis, clock: Clock) -> None:
     assert sorted(item.limit.scope for item in exceeded) == ["global", "partner"]
 
 
-def test_global_default_fifty_per_hour(client: redis.Redis, clock: Clock) -> None:
-    limits = _limits(client, clock)
+def test_global_default_fifty_per_hour(redis_client: redis.Redis, clock: Clock) -> None:
+    limits = _limits(redis_client, clock)
     for index in range(50):
         assert _do(limits, "unlock", f"m{index}", target=f"u{index}", correspondent=f"c{index}@x.fr") == []
     [refusal] = _do(limits, "unlock", "m50", target="u50", correspondent="c50@x.fr")
@@ -142,8 +135,8 @@ def test_global_default_fifty_per_hour(client: redis.Redis, clock: Clock) -> Non
     assert _do(limits, "unlock", "m51", target="u51", correspondent="c51@x.fr") == []
 
 
-def test_a_retried_request_is_counted_once_and_not_against_itself(client: redis.Redis, clock: Clock) -> None:
-    limits = _limits(client, clock, Limit("target", "reset", 1, DAY))
+def test_a_retried_request_is_counted_once_and_not_against_itself(redis_client: redis.Redis, clock: Clock) -> None:
+    limits = _limits(redis_client, clock, Limit("target", "reset", 1, DAY))
     args = {"target": "jdupont", "correspondent": "rh@ml-lyon.fr", "partner": "ml-lyon"}
     assert limits.check("reset", request_key="msg-1", **args) == []
     assert limits.record("reset", request_key="msg-1", **args)
@@ -158,17 +151,17 @@ def test_a_retried_request_is_counted_once_and_not_against_itself(client: redis.
     assert limits.check("reset", request_key="msg-2", **args) == []
 
 
-def test_scopes_without_subject_are_skipped_and_subjects_are_not_in_key_names(client: redis.Redis,
+def test_scopes_without_subject_are_skipped_and_subjects_are_not_in_key_names(redis_client: redis.Redis,
                                                                                 clock: Clock) -> None:
     prefix = f"test-{uuid.uuid4().hex}:"
-    limits = RateLimits(client, [Limit("correspondent", "*", 1, 600), Limit("partner", "*", 1, 600)], prefix=prefix,
-                        clock=clock)
+    limits = RateLimits(redis_client, [Limit("correspondent", "*", 1, 600), Limit("partner", "*", 1, 600)],
+                        prefix=prefix, clock=clock)
     # A ServiceNow ticket has no partner correspondent: only the scopes it has are counted.
     assert _do(limits, "unlock", "t1", correspondent=None, partner=None) == []
     assert _do(limits, "unlock", "t2", correspondent=None, partner=None) == []
     assert _do(limits, "unlock", "m1") == []
     assert len(_do(limits, "unlock", "m2")) == 2
-    names = " ".join(key.decode() if isinstance(key, bytes) else key for key in client.keys(prefix + "*"))
+    names = " ".join(key.decode() if isinstance(key, bytes) else key for key in redis_client.keys(prefix + "*"))
     assert names.count(prefix) == 2
     assert "rh@ml-lyon.fr" not in names and "jdupont" not in names and "ml-lyon" not in names
 

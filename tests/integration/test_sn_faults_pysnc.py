@@ -4,40 +4,22 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
 
-from sandbox.scenario import load_scenario
-from sandbox.servicenow import TableStore, seed_store
 from sandbox.servicenow.faults import FaultPlan, RateLimit
-from sandbox.tls import TlsFiles
-from tests.fixtures.fleet import ServedInstance, serve_servicenow
+from tests.fixtures.fleet import SN_BOT, SN_BOT_PASSWORD, ServedInstance
 
 pytestmark = pytest.mark.integration
 
-DEMO = Path(__file__).resolve().parents[2] / "sandbox" / "scenarios" / "demo"
-BOT, BOT_PASSWORD = "svc-sesame", "pw-for-tests-only"
+BOT, BOT_PASSWORD = SN_BOT, SN_BOT_PASSWORD
 INCIDENTS = "/api/now/table/incident"
 
 
-@pytest.fixture(scope="module")
-def instance(sandbox_tls: TlsFiles) -> Iterator[ServedInstance]:
-    store = TableStore()
-    seed_store(store, load_scenario(DEMO), bot_user=BOT)
-    with serve_servicenow(sandbox_tls, store, users={BOT: BOT_PASSWORD}) as served:
-        yield served
-
-
 @pytest.fixture
-def emulator(instance: ServedInstance) -> Iterator[ServedInstance]:
-    """The shared instance with no faults and an empty log, put back that way afterwards."""
-    instance.faults.set_plan(FaultPlan())
-    instance.log.clear()
-    yield instance
-    instance.faults.set_plan(FaultPlan())
+def emulator(quiet_servicenow: ServedInstance) -> ServedInstance:
+    return quiet_servicenow
 
 
 @pytest.fixture

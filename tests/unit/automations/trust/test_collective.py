@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 import redis
@@ -22,20 +21,13 @@ class Clock:
 
 
 @pytest.fixture
-def client(redis_url: str) -> Iterator[redis.Redis]:
-    connection = redis.Redis.from_url(redis_url)
-    yield connection
-    connection.close()
-
-
-@pytest.fixture
 def clock() -> Clock:
     return Clock()
 
 
 @pytest.fixture
-def detector(client: redis.Redis, clock: Clock) -> CollectiveDetector:
-    return CollectiveDetector(client, threshold=3, window_seconds=600, prefix=f"test-{uuid.uuid4().hex}:",
+def detector(redis_client: redis.Redis, clock: Clock) -> CollectiveDetector:
+    return CollectiveDetector(redis_client, threshold=3, window_seconds=600, prefix=f"test-{uuid.uuid4().hex}:",
                               clock=clock)
 
 
@@ -86,13 +78,13 @@ def test_the_window_slides(detector: CollectiveDetector, clock: Clock) -> None:
     assert detector.observe("m4", intent="unlock", partner="ml-lyon", application=None).count == 1
 
 
-def test_one_parent_per_group(detector: CollectiveDetector, client: redis.Redis) -> None:
+def test_one_parent_per_group(detector: CollectiveDetector, redis_client: redis.Redis) -> None:
     group = "application=kairos"
     assert detector.parent(group) is None
     assert detector.remember_parent(group, "INC0010001") == "INC0010001"
     assert detector.remember_parent(group, "INC0010002") == "INC0010001"  # a racing worker links to the first
     assert detector.parent(group) == "INC0010001"
-    ttl = client.ttl(f"{detector._prefix}parent:{group}")
+    ttl = redis_client.ttl(f"{detector._prefix}parent:{group}")
     assert 0 < ttl <= 600
 
 
@@ -102,6 +94,6 @@ def test_a_group_key_cannot_be_forged_by_a_field(detector: CollectiveDetector) -
 
 
 @pytest.mark.parametrize(("threshold", "window"), [(1, 600), (3, 0)])
-def test_invalid_settings_are_refused(client: redis.Redis, threshold: int, window: int) -> None:
+def test_invalid_settings_are_refused(redis_client: redis.Redis, threshold: int, window: int) -> None:
     with pytest.raises(ValueError, match="at least"):
-        CollectiveDetector(client, threshold=threshold, window_seconds=window)
+        CollectiveDetector(redis_client, threshold=threshold, window_seconds=window)
