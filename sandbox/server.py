@@ -195,7 +195,7 @@ class Sandbox:
             "state": str(state),
         }
         self._audit_key = creds["audit_key"]
-        self._write_config(info, directory, state, tls)
+        self._write_config(info, directory, state, tls, scenario)
         _private_json(state / "sandbox.json", info)
         (state / PID_FILE).write_text(str(os.getpid()), encoding="utf-8")
         return info
@@ -240,7 +240,9 @@ class Sandbox:
         return {"url": dc.url, "bind_dn": dc.bind_dn, "password": dc.password, "base_dn": dc.base_dn,
                 "ca_file": dc.ca_file, "tls_server_name": dc.host_name, "bot": bot}
 
-    def _write_config(self, info: dict[str, Any], directory: dict[str, Any], state: Path, tls: TlsFiles) -> None:
+    def _write_config(
+        self, info: dict[str, Any], directory: dict[str, Any], state: Path, tls: TlsFiles, scenario: Scenario
+    ) -> None:
         imap, smtp = info["imap"], info["smtp"]
         config = {
             "servicenow": {**{k: info["servicenow"][k] for k in ("url", "user", "password")},
@@ -251,7 +253,7 @@ class Sandbox:
                      "user": imap["user"], "password": imap["password"], "use_tls": True,
                      "ca_file": str(tls.ca_file)},
             "mailbox": {"kind": self.mailbox_kind, "address": info["mailbox"], "poll_interval_seconds": 2},
-            "trust": self._trust_config(),
+            "trust": self._trust_config(scenario),
             "audit": {"key": self._audit_key},
             "sms": {"url": f"{info['sms']['url']}/messages", "check_url": f"{info['sms']['url']}/messages",
                     "auth_scheme": "bearer", "api_key": info["sms"]["api_key"], "ca_file": str(tls.ca_file)},
@@ -265,8 +267,8 @@ class Sandbox:
                         + yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
         path.chmod(0o600)
 
-    def _trust_config(self) -> dict[str, Any]:
-        ids = receiving_authserv_ids(load_scenario(self.scenario_dir))
+    def _trust_config(self, scenario: Scenario) -> dict[str, Any]:
+        ids = receiving_authserv_ids(scenario)
         if ids:
             return {"authserv_ids": ids}
         # A scenario whose mail carries no Authentication-Results cannot prove any sender: say so in the config

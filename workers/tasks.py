@@ -39,10 +39,11 @@ def handle_email(self: Any, message_id: str) -> str | None:
     fleet = current_fleet(settings())
     message = fleet.mailbox.get(message_id)
     request = request_from_message(message)
-    if fleet.ledger.status(request.key) not in (RECEIVED, None):
+    status = fleet.ledger.status(request.key)
+    if status not in (RECEIVED, None):
         fleet.mailbox.mark_read(message_id)
         return None
-    if fleet.ledger.status(request.key) is None:
+    if status is None:
         fleet.ledger.register(request)
     try:
         outcome = fleet.handler.handle(request)
