@@ -25,8 +25,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy automations connectors
 
-# Installs Samba and Redis with apt-get when root and missing; the test session itself starts a private
-# Redis and a Samba AD DC bound to 127.0.0.1 and stops them at the end, pass or fail.
+# Installs Samba, Redis, PostgreSQL and Chromium with apt-get when root and missing; the test session itself
+# starts a private Redis, PostgreSQL cluster and Samba AD DC bound to 127.0.0.1 and stops them at the end.
 test: $(STAMP)
 	bash ops/install-services.sh
 	$(MAKE) --no-print-directory lint

@@ -180,6 +180,9 @@ class GraphMailbox:
                                    client_secret=client_secret, system=SYSTEM, ca_file=ca_file, timeout=timeout,
                                    policy=policy, wrap_transport=wrap_transport)
         self._state = state
+        # The saved state belongs to one mailbox of one tenant on one Graph endpoint: a delta link or a message id
+        # of another instance (a re-pointed config, another sandbox) must never be replayed against this one.
+        self.state_key = f"{self._client.graph_url}|{tenant.lower()}|{self.address}"
         self._remember = remember_message_ids
         self._lock = threading.RLock()
         self._delta_link: str | None = None
@@ -373,7 +376,7 @@ class GraphMailbox:
     def _load_state(self) -> None:
         if self._state is None:
             return
-        raw = self._state.load(self.address)
+        raw = self._state.load(self.state_key)
         if not raw:
             return
         try:
@@ -394,7 +397,7 @@ class GraphMailbox:
                 "pending": {k: [p.received, p.internet_message_id, p.categories] for k, p in self._pending.items()},
                 "seen": [[a, b] for a, b in self._seen.items()],
             }
-        self._state.save(self.address, json.dumps(data))
+        self._state.save(self.state_key, json.dumps(data))
 
     # ----- operations ---------------------------------------------------------------------------
 

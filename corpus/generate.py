@@ -9,6 +9,12 @@ wrapping text is shared between the splits.
 Usage: ``python corpus/generate.py`` rewrites both JSONL files next to this script; ``--counts`` prints the
 messages per intent, decision and split.
 
+Train reads every ``sources/train*.txt``: ``train.txt`` first (ids ``train-NNNN``), then the other files in name
+order, each with its own id prefix (``train-a.txt`` gives ``train-a-NNNN``) and its own seed, so adding or growing
+one file never changes the ids or the people of another. A block of a later train file whose body is a near
+duplicate of a dev body (the check of ``tests/unit/automations/understanding/test_corpus.py``) is skipped and
+reported, so that dev stays unseen.
+
 Source format, one message per block::
 
     ### <intent> <decision> [target...] [+option...]
@@ -32,6 +38,7 @@ import random
 import re
 import sys
 import unicodedata
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -284,10 +291,11 @@ def _phone(rng: random.Random) -> str:
 class Renderer:
     """Turns blocks into JSON records for one split."""
 
-    def __init__(self, split: str) -> None:
+    def __init__(self, split: str, seed: int | None = None) -> None:
         self.split = split
-        self.rng = random.Random(SEEDS[split])
+        self.rng = random.Random(SEEDS[split] if seed is None else seed)
         self.wrappers = WRAPPERS[split]
+        self.where = split  # the source file being rendered, for error messages
 
     def _value(self, key: str, person: Person) -> str:
         return {
@@ -300,8 +308,9 @@ class Renderer:
             "S": person.last,
         }[key]
 
-    def render(self, number: int, block: Block) -> dict[str, object]:
+    def render(self, number: int, block: Block, prefix: str | None = None) -> dict[str, object]:
         rng = self.rng
+        self.where = prefix or self.split
         org_index = rng.randrange(len(ORGS))
         sender = _make_person(rng, DOMAINS[org_index])
         boss = _make_person(rng, DOMAINS[org_index])
@@ -327,7 +336,7 @@ class Renderer:
                     return self._value(key, people[n])
                 if key in context:
                     return context[key]
-                raise SourceError(f"{self.split}:{block.line}: unknown placeholder {match.group(0)}")
+                raise SourceError(f"{self.where}:{block.line}: unknown placeholder {match.group(0)}")
 
             return _PLACEHOLDER.sub(one, text)
 
@@ -350,7 +359,7 @@ class Renderer:
             subject = rng.choice(("RE: ", "Re: ", "RE : ")) + subject
         targets = self._targets(block, people)
         record: dict[str, object] = {
-            "id": f"{self.split}-{number:04d}",
+            "id": f"{prefix or self.split}-{number:04d}",
             "from": block.sender or sender.email,
             "subject": subject,
             "body": body,
@@ -375,7 +384,7 @@ class Renderer:
                 continue
             key, n = spec[0], spec[1:]
             if key not in _KINDS or n not in people:
-                raise SourceError(f"{self.split}:{block.line}: target {spec} is not a placeholder of the message")
+                raise SourceError(f"{self.where}:{block.line}: target {spec} is not a placeholder of the message")
             chosen.add(n)
         found: list[dict[str, str]] = []
         for match in _PLACEHOLDER.finditer(f"{block.subject}\n{block.body}"):
@@ -403,11 +412,96 @@ class Renderer:
         return body
 
 
-def render_split(split: str) -> list[dict[str, object]]:
-    """All records of one split, in source order."""
-    renderer = Renderer(split)
-    blocks = read_blocks(HERE / "sources" / f"{split}.txt")
-    return [renderer.render(i, block) for i, block in enumerate(blocks, start=1)]
+def source_files(split: str) -> list[Path]:
+    """The split's source files: ``<split>.txt`` first, then ``<split>-*.txt`` in name order (train only)."""
+    main = HERE / "sources" / f"{split}.txt"
+    if split != "train":
+        return [main]
+    return [main, *sorted((HERE / "sources").glob(f"{split}-*.txt"))]
+
+
+def _seed(split: str, path: Path) -> int:
+    """The split's seed for its main file; a stable seed derived from the file name for the others."""
+    if path.stem == split:
+        return SEEDS[split]
+    return SEEDS[split] + zlib.crc32(path.stem.encode("utf-8"))
+
+
+def render_file(split: str, path: Path) -> list[dict[str, object]]:
+    """All records of one source file, in source order; ids carry the file's suffix (``train-a-0001``)."""
+    renderer = Renderer(split, seed=_seed(split, path))
+    prefix = path.stem
+    return [renderer.render(i, block, prefix=prefix) for i, block in enumerate(read_blocks(path), start=1)]
+
+
+def render_split(split: str, skipped: list[str] | None = None) -> list[dict[str, object]]:
+    """All records of one split, in source order; later train files lose blocks that copy a dev body."""
+    files = source_files(split)
+    records = render_file(split, files[0])
+    if len(files) == 1:
+        return records
+    dev_shapes = [shape(r) for r in render_file("dev", HERE / "sources" / "dev.txt")]
+    for path in files[1:]:
+        for record in render_file(split, path):
+            label = record["label"]
+            assert isinstance(label, dict)
+            if any(t["value"].lower() == str(record["from"]).lower() for t in label["targets"]):
+                # The guide never makes the sender's own address a target (test_corpus checks it).
+                if skipped is not None:
+                    skipped.append(f"{record['id']} ({path.name}) names the sender's own address as a target: skipped")
+                continue
+            twin = near_duplicate_of(shape(record), dev_shapes)
+            if twin is not None:
+                if skipped is not None:
+                    skipped.append(f"{record['id']} ({path.name}) is a near duplicate of a dev message: skipped")
+                continue
+            records.append(record)
+    return records
+
+
+# The near-duplicate rule of tests/unit/automations/understanding/test_corpus.py.
+NEAR_DUPLICATE_SHARE = 0.15
+NEAR_DUPLICATE_FLOOR = 6
+
+
+def shape(record: dict[str, object]) -> str:
+    """The body with targets masked, accents folded and spaces collapsed: what a template would share."""
+    body = str(record["body"])
+    label = record["label"]
+    assert isinstance(label, dict)
+    for target in sorted(label["targets"], key=lambda t: -len(t["value"])):
+        body = body.replace(target["value"], "@")
+    body = "".join(c for c in unicodedata.normalize("NFD", body.lower()) if not unicodedata.combining(c))
+    return re.sub(r"\s+", " ", body).strip()
+
+
+def _within(a: str, b: str, limit: int) -> bool:
+    """Whether the Levenshtein distance of ``a`` and ``b`` is at most ``limit`` (banded, stops early)."""
+    if abs(len(a) - len(b)) > limit:
+        return False
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i] + [limit + 1] * len(b)
+        low, high = max(1, i - limit), min(len(b), i + limit)
+        for j in range(low, high + 1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != b[j - 1]))
+        if min(current[max(0, low - 1) : high + 1]) > limit:
+            return False
+        previous = current
+    return previous[len(b)] <= limit
+
+
+def near_duplicate_of(text: str, others: list[str]) -> int | None:
+    """The index of the first of ``others`` within the near-duplicate distance of ``text``, or None."""
+    grams = {text[i : i + 3] for i in range(max(1, len(text) - 2))}
+    for index, other in enumerate(others):
+        limit = max(NEAR_DUPLICATE_FLOOR, int(NEAR_DUPLICATE_SHARE * max(len(text), len(other))))
+        other_grams = {other[i : i + 3] for i in range(max(1, len(other) - 2))}
+        if max(len(grams - other_grams), len(other_grams - grams)) > 3 * limit:
+            continue
+        if _within(text, other, limit):
+            return index
+    return None
 
 
 def to_jsonl(records: list[dict[str, object]]) -> str:
@@ -435,9 +529,12 @@ def main() -> int:
         print(counts_table())
         return 0
     for split in SPLITS:
-        records = render_split(split)
+        skipped: list[str] = []
+        records = render_split(split, skipped)
         (HERE / f"{split}.jsonl").write_text(to_jsonl(records), encoding="utf-8")
         print(f"{split}: {len(records)} messages")
+        for line in skipped:
+            print(f"  {line}")
     return 0
 
 

@@ -1,12 +1,15 @@
 #!/bin/sh
-# Install the services Sésame's integration tests and sandbox run for real: a Samba AD DC and Redis.
+# Install the services Sésame's integration tests and sandbox run for real: a Samba AD DC, Redis, PostgreSQL
+# (the ledger's tests run on it as well as SQLite: tests/fixtures/postgres.py starts a private cluster with the
+# package's initdb/pg_ctl), and Debian's chromium, which the dashboard's browser tests drive headless
+# (tests/integration/test_dashboard_browser.py).
 #
 # Idempotent and quiet when everything is present. As root, installs what is missing with apt-get
-# (Debian/Ubuntu) without letting the packages start any daemon: the tests start their own Samba
-# and Redis on loopback and own their PIDs. As another user, prints what to install and exits 1.
+# (Debian/Ubuntu) without letting the packages start any daemon, now or at boot: the tests start their own
+# Samba, Redis and PostgreSQL on loopback and own their PIDs. As another user, prints what to install and exits 1.
 set -eu
 
-PACKAGES="samba samba-ad-provision samba-dsdb-modules samba-vfs-modules winbind ldb-tools redis-server"
+PACKAGES="samba samba-ad-provision samba-dsdb-modules samba-vfs-modules winbind ldb-tools redis-server postgresql chromium"
 POLICY_RC=/usr/sbin/policy-rc.d
 
 installed() {
@@ -20,9 +23,14 @@ if command -v dpkg-query >/dev/null 2>&1; then
     done
 else
     # Not a dpkg system: judge by the commands the tests run.
-    for command in samba samba-tool ldbsearch redis-server; do
+    for command in samba samba-tool ldbsearch redis-server chromium; do
         PATH="$PATH:/usr/sbin:/sbin" command -v "$command" >/dev/null 2>&1 || missing="$missing $command"
     done
+    server=""
+    for initdb in /usr/lib/postgresql/*/bin/initdb; do
+        [ -x "$initdb" ] && server="$initdb"
+    done
+    [ -n "$server" ] || missing="$missing postgresql"
 fi
 missing="${missing# }"
 [ -z "$missing" ] && exit 0
@@ -50,3 +58,9 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # shellcheck disable=SC2086  # word splitting of the package list is intended
 apt-get install -y -qq --no-install-recommends $missing
+
+# Debian's postgresql creates a "main" cluster that would start at boot: make it manual (the tests never use it).
+for start_conf in /etc/postgresql/*/*/start.conf; do
+    [ -f "$start_conf" ] || continue
+    grep -qx manual "$start_conf" || echo manual > "$start_conf"
+done

@@ -101,6 +101,8 @@ class Sandbox:
     request_log: RequestLog = field(default_factory=RequestLog)
     graph_fault_plan: FaultPlan = field(default_factory=FaultPlan)
     graph_request_log: RequestLog = field(default_factory=RequestLog)
+    # The directory emulator's calls (method and path only), also at GET {emulator}/__emu/requests.
+    directory_request_log: RequestLog = field(default_factory=RequestLog)
     _servers: list[BackgroundServer] = field(default_factory=list)
     _closers: list[Callable[[], None]] = field(default_factory=list)
     _samba: SambaDC | None = None
@@ -158,6 +160,7 @@ class Sandbox:
         ad = self._start_samba(scenario, state) if self._want_samba() else None
         directory: dict[str, Any]
         directory_note: str | None = None
+        directory_emulator: str | None = None
         if ad is not None:
             directory = {"kind": "ldap", **{k: ad[k] for k in ("url", "base_dn", "ca_file", "tls_server_name")},
                          **ad.pop("bot")}
@@ -167,7 +170,8 @@ class Sandbox:
                      else DirectoryStore.from_scenario(scenario, persist_to=state / "directory.json"))
             app = Starlette(routes=[Mount("/ad", build_directory_app(
                 store, bind_dn="svc-sesame", password=creds["directory_password"]))])
-            emulator = self._serve(app, tls, "directory")
+            emulator = self._serve(GraphRequestLog(app, self.directory_request_log), tls, "directory")
+            directory_emulator = f"{emulator.url}/__emu"
             directory = {"kind": "sandbox", "url": f"{emulator.url}/ad", "bind_dn": "svc-sesame",
                          "password": creds["directory_password"], "ca_file": str(tls.ca_file)}
             # Said in the description (not in the config): why the emulator stands in for a real DC.
@@ -186,6 +190,7 @@ class Sandbox:
             "ad": ad,
             "directory": {k: v for k, v in directory.items() if k != "password"},
             "directory_note": directory_note,
+            "directory_emulator": directory_emulator,
             "imap": {"host": imap.imap_host, "port": imap.imap_port, "user": imap.user, "password": imap.password,
                      "starttls": imap.starttls},
             "smtp": {"host": imap.smtp_host, "port": imap.smtp_port},

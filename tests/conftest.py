@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.fixtures.services", "tests.fixtures.fleet", "tests.fixtures.graph"]
+pytest_plugins = ["tests.fixtures.services", "tests.fixtures.fleet", "tests.fixtures.graph", "tests.fixtures.postgres"]

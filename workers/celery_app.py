@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from celery import Celery
+from celery.schedules import crontab
 
 from workers.config import Settings, load_settings
 
@@ -25,7 +26,11 @@ app.conf.update(
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
     enable_utc=True,
+    # Crontab entries of beat are read in Paris time (the flash is due at 09:00 Paris, summer and winter alike).
+    timezone="Europe/Paris",
 )
+# The daily flash (docs/reporting.md): yesterday's volumes, automated rate and anomalies, kept in the ledger.
+FLASH_AT = crontab(hour=9, minute=0, app=app)
 
 _settings: Settings | None = None
 
@@ -38,6 +43,7 @@ def configure(settings: Settings, config_path: str | Path) -> Celery:
     app.conf.broker_url = settings.broker_url
     app.conf.beat_schedule = {
         "poll-mailbox": {"task": "sesame.poll_mailbox", "schedule": settings.mailbox.poll_interval_seconds},
+        "daily-flash": {"task": "sesame.daily_flash", "schedule": FLASH_AT},
     }
     return app
 

@@ -126,7 +126,7 @@ def result_line(message: Message, understanding: Understanding) -> dict[str, Any
     }
 
 
-def classify_stream(source: TextIO, sink: TextIO, backend: str = "rules") -> ClassifySummary:
+def classify_stream(source: TextIO, sink: TextIO, backend: str = "rules+model") -> ClassifySummary:
     """Classify every message of ``source`` and write one JSON line each to ``sink``."""
     understander = get_understander(backend)
     summary = ClassifySummary()
@@ -137,7 +137,7 @@ def classify_stream(source: TextIO, sink: TextIO, backend: str = "rules") -> Cla
     return summary
 
 
-def classify_file(input_path: str, output_path: str | None = None, backend: str = "rules") -> ClassifySummary:
+def classify_file(input_path: str, output_path: str | None = None, backend: str = "rules+model") -> ClassifySummary:
     """``sesame classify``: read ``input_path``, write to ``output_path`` (standard output when None)."""
     with open(input_path, encoding="utf-8") as source:
         if output_path is None:
@@ -233,7 +233,9 @@ class EvalReport:
         return rows
 
 
-def evaluate_stream(source: TextIO, backend: str = "rules", understander: Understander | None = None) -> EvalReport:
+def evaluate_stream(
+    source: TextIO, backend: str = "rules+model", understander: Understander | None = None
+) -> EvalReport:
     """Figures of ``backend`` on labelled messages (lines without a label are counted as errors)."""
     understander = understander or get_understander(backend)
     summary = ClassifySummary()
@@ -269,7 +271,7 @@ def evaluate_stream(source: TextIO, backend: str = "rules", understander: Unders
     return report
 
 
-def evaluate_file(input_path: str, backend: str = "rules") -> EvalReport:
+def evaluate_file(input_path: str, backend: str = "rules+model") -> EvalReport:
     """``sesame eval``: figures of ``backend`` on the labelled messages of ``input_path``."""
     with open(input_path, encoding="utf-8") as source:
         return evaluate_stream(source, backend)

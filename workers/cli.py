@@ -177,7 +177,7 @@ def doctor(config_path: Path, as_json: bool) -> None:
               help="JSONL messages {id, from, subject, body, headers?}; other keys are ignored.")
 @click.option("--output", "output_path", type=click.Path(dir_okay=False), default=None,
               help="Where to write one JSON line per message (default: standard output).")
-@click.option("--backend", default="rules", show_default=True,
+@click.option("--backend", default="rules+model", show_default=True,
               help="Understanding backend (rules, model, rules+model).")
 def classify(input_path: str, output_path: str | None, backend: str) -> None:
     """Classify messages: intent, confidence, targets, decision (auto|human|ignore) and reasons."""
@@ -198,7 +198,7 @@ def classify(input_path: str, output_path: str | None, backend: str) -> None:
 @main.command("eval")
 @click.option("--input", "input_path", type=click.Path(exists=True, dir_okay=False), required=True,
               help="Labelled JSONL messages (label: {intent, targets, decision?}).")
-@click.option("--backend", default="rules", show_default=True, help="Understanding backend to measure.")
+@click.option("--backend", default="rules+model", show_default=True, help="Understanding backend to measure.")
 def evaluate(input_path: str, backend: str) -> None:
     """Per-intent precision/recall, precision and coverage of auto decisions, confusion matrix, misclassified ids."""
     from automations.understanding import UnknownUnderstanderError
@@ -313,6 +313,21 @@ def demo(scenario: Path | None, state: Path | None, as_json: bool) -> None:
     except FleetTimeout as error:
         raise click.ClickException(str(error)) from None
     click.echo(json.dumps(summary, ensure_ascii=False, indent=2) if as_json else format_summary(summary))
+
+
+from workers.playbook_cli import playbook as _playbook_group  # noqa: E402  (the `playbook` commands)
+
+main.add_command(_playbook_group)
+
+from workers.report_cli import report as _report_group  # noqa: E402  (the `report` commands)
+from workers.sla_cli import sla as _sla_group  # noqa: E402  (the `sla` commands)
+
+main.add_command(_report_group)
+main.add_command(_sla_group)
+
+from workers.dashboard.cli import dashboard as _dashboard_group  # noqa: E402  (`sesame dashboard`)
+
+main.add_command(_dashboard_group)
 
 
 if __name__ == "__main__":

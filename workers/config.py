@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -67,6 +69,10 @@ class GraphSettings(Section):
     mail_processed_category: str | None = Field("Sésame", description="Category put on handled messages (or null)")
     mail_processed_move_to: str | None = Field(None, description="Folder handled messages are moved to (or null)")
     mail_mark_read: bool = Field(True, description="Mark handled messages read")
+    entra_checks: bool = Field(True, description="Read each target's Entra user before acting: roles active or "
+                               "eligible exclude it (User.Read.All, RoleManagement.Read.Directory)")
+    entra_sspr_registration: bool = Field(False, description="Also read SSPR registration (AuditLog.Read.All): a "
+                                          "registered user gets the self-service link instead of a reset")
 
 
 class ImapSettings(Section):
@@ -192,6 +198,95 @@ class DeskSettings(Section):
     close_code: str = Field("Résolution définitive", description="Close code of automated resolutions")
     kb_article: str | None = Field("KB0010001", description="Knowledge article linked to automated unlocks")
     automation_tag: str = Field("UO-TR1.1", description="Tag that counts a ticket for the automation bonus")
+    service_desk_groups: list[str] = Field(default_factory=list, description="Assignment groups whose requests are "
+                                           "the rate's denominator (empty: automation_group and human_group)")
+    service_desk_tables: list[Literal["incident", "sc_req_item"]] = Field(
+        ["incident"], min_length=1, description="ServiceNow tables counted as service-desk requests")
+
+    @property
+    def desk_groups(self) -> list[str]:
+        """The groups counted for the denominator: the configured ones, else the automation's and the humans'."""
+        return self.service_desk_groups or [self.automation_group, self.human_group]
+
+
+class ContractSettings(Section):
+    """The contract: UO-TR1.1 bonus bands (§7.3.3.4.5), contract years, SLA calendars (§4.1; docs/reporting.md)."""
+
+    anniversary: date | None = Field(None, description="Start date of the contract; each anniversary opens a new "
+                                     "contract year (bonus, GSP04 treatment times). Unset: contract years unknown")
+    unit_price: Decimal | None = Field(None, ge=0, description="Price of one UO-TR1.1 (EUR excl. VAT) used by "
+                                       "`sesame report bonus` when --unit-price is not given")
+    bonus_low_from_pct: Decimal = Field(Decimal(30), ge=0, le=100, description="Lower band starts (rate %)")
+    bonus_low_to_pct: Decimal = Field(Decimal(49), ge=0, le=100, description="Lower band ends (rate %)")
+    bonus_low_pct: Decimal = Field(Decimal(10), ge=0, description="Bonus of the lower band (% of the UO price)")
+    bonus_high_from_pct: Decimal = Field(Decimal(50), ge=0, le=100, description="Upper band starts (rate %)")
+    bonus_high_pct: Decimal = Field(Decimal(15), ge=0, description="Bonus of the upper band (% of the UO price)")
+    saturday_hours: str | None = Field(None, description="Saturday opening of every SLA calendar, 'HH:MM-HH:MM' "
+                                       "(tender: 08:00-18:00 on request); unset: Saturdays closed")
+    saturday_dates: list[date] = Field(default_factory=list, description="Only these Saturdays open (empty: every "
+                                       "Saturday when saturday_hours is set; dates alone open 08:00-18:00)")
+    closed_dates: list[date] = Field(default_factory=list, description="Extra closing days of every SLA calendar "
+                                     "(e.g. Good Friday for Alsace-Moselle)")
+    drom_local_holidays: bool = Field(False, description="Close a DROM calendar's HNO hours on its territories' "
+                                      "abolition-of-slavery days")
+
+    @field_validator("saturday_hours")
+    @classmethod
+    def _saturday_range(cls, value: str | None) -> str | None:
+        from automations.sla.calendars import CalendarError, parse_range
+
+        if value is not None:
+            try:
+                parse_range(value)
+            except CalendarError as error:
+                raise ValueError(str(error)) from None
+        return value
+
+    @model_validator(mode="after")
+    def _bands_in_order(self) -> ContractSettings:
+        if not self.bonus_low_from_pct < self.bonus_low_to_pct <= self.bonus_high_from_pct < 100:
+            raise ValueError("bonus bands must satisfy bonus_low_from_pct < bonus_low_to_pct <= bonus_high_from_pct "
+                             "< 100")
+        return self
+
+
+class DashboardSettings(Section):
+    """The managers' dashboard (`sesame dashboard`): sign-in, refresh, links to ServiceNow (docs/runbook.md)."""
+
+    oidc_issuer: str | None = Field(None, description="OpenID Connect issuer of the customer's identity provider, "
+                                    "e.g. https://login.microsoftonline.com/<tenant>/v2.0 (Entra ID). Unset: no OIDC")
+    oidc_client_id: str | None = Field(None, description="Client id of the dashboard's app registration")
+    oidc_client_secret: SecretStr | None = Field(None, description="Its client secret; set "
+                                                 "SESAME_DASHBOARD_OIDC_CLIENT_SECRET")
+    oidc_allowed_groups: list[str] = Field(default_factory=list, description="Group object ids or app role names "
+                                           "(claims `groups`, `roles`) allowed in; required with OIDC")
+    oidc_scopes: str = Field("openid profile email", description="Scopes asked for at sign-in")
+    public_url: str | None = Field(None, description="External base URL of the dashboard (behind a reverse proxy), "
+                                   "used for the OIDC redirect URI; unset: the URL the browser used")
+    local_accounts: bool = Field(False, description="Allow local accounts (local_accounts_file); keep off in "
+                                 "production, where sign-in goes through the identity provider")
+    local_accounts_file: Path | None = Field(None, description="Lines `user:scrypt$...` made by `sesame dashboard "
+                                             "hash-password`")
+    session_key: SecretStr | None = Field(None, description="Key signing session cookies, 32+ random characters; "
+                                          "set SESAME_DASHBOARD_SESSION_KEY (unset: random, sessions end at restart)")
+    session_max_age_seconds: int = Field(28800, gt=0, description="A sign-in lasts this long (time-limited access)")
+    refresh_seconds: int = Field(30, ge=5, le=3600, description="The page refreshes its figures this often")
+    metrics_token: SecretStr | None = Field(None, description="Bearer token Prometheus sends to /metrics; set "
+                                            "SESAME_DASHBOARD_METRICS_TOKEN (unset: /metrics answers loopback only)")
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> DashboardSettings:
+        given = [self.oidc_issuer, self.oidc_client_id, self.oidc_client_secret]
+        if any(v is not None for v in given) and not all(v is not None for v in given):
+            raise ValueError("OpenID Connect needs oidc_issuer, oidc_client_id and oidc_client_secret together")
+        if self.oidc_issuer is not None and not self.oidc_issuer.startswith(
+                ("https://", "http://127.0.0.1:", "http://localhost:", "http://[::1]:")):
+            raise ValueError("oidc_issuer must be an https URL (plain http only for a loopback test identity provider)")
+        if self.oidc_issuer is not None and not self.oidc_allowed_groups:
+            raise ValueError("oidc_allowed_groups is empty: list the groups or roles allowed to see the dashboard")
+        if self.local_accounts and self.local_accounts_file is None:
+            raise ValueError("local_accounts is true but local_accounts_file is not set")
+        return self
 
 
 class Settings(Section):
@@ -206,17 +301,20 @@ class Settings(Section):
     trust: TrustSettings
     audit: AuditSettings = AuditSettings()
     desk: DeskSettings = DeskSettings()
+    contract: ContractSettings = ContractSettings()
+    dashboard: DashboardSettings = DashboardSettings()
     partners_file: Path = Field(description="Registry of partner organisations (JSON or YAML list)")
     playbooks_dir: Path = Field(DEFAULT_PLAYBOOKS, description="Directory of YAML playbooks and templates")
     broker_url: str = Field(
         "redis://127.0.0.1:6379/0", description="Celery broker; 'memory://' runs the fleet in one process"
     )
     ledger_url: str = Field("sqlite:///sesame-ledger.db", description="SQLAlchemy URL of the ledger")
-    understander: str = Field("rules", description="Request-understanding backend")
+    understander: str = Field("rules+model", description="Request-understanding backend")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level")
 
 
-SECTIONS = ("servicenow", "graph", "imap", "mailbox", "directory", "sms", "trust", "audit", "desk")
+SECTIONS = ("servicenow", "graph", "imap", "mailbox", "directory", "sms", "trust", "audit", "desk", "contract",
+            "dashboard")
 
 
 def _env_overrides(data: dict[str, Any], environ: Mapping[str, str]) -> None:
@@ -253,6 +351,7 @@ def _resolve_relative(settings: Settings, base: Path) -> Settings:
         settings.sms.ca_file = fix(settings.sms.ca_file)
     settings.audit.checkpoint_file = fix(settings.audit.checkpoint_file)
     settings.directory.ca_file = fix(settings.directory.ca_file)
+    settings.dashboard.local_accounts_file = fix(settings.dashboard.local_accounts_file)
     return settings
 
 

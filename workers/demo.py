@@ -52,20 +52,30 @@ def run_demo(scenario: Path = DEMO_SCENARIO, state: Path | None = None, *, timeo
 
 def format_summary(summary: dict[str, Any]) -> str:
     """The demo's summary for a person."""
+    seen, ignored = summary["requests_seen"], summary.get("ignored", 0)
+    not_counted = summary.get("automated_not_counted", 0)
     lines = [
         "",
         "Sésame demo — summary",
-        f"  requests seen        {summary['requests_seen']}",
-        f"  automated            {summary['automated']}",
+        f"  requests seen        {seen}",
+        f"  automated            {summary['automated']}"
+        + (f"   ({summary['uo_tr11']} UO-TR1.1, {not_counted} closed without the tag: not counted)"
+           if not_counted else ""),
         f"  handed to humans     {summary['handed_to_humans']}",
-        f"  automated resolution {summary['automated_pct']:.1f} %",
+        f"  automated resolution {summary['automated_pct']:.1f} %   (UO-TR1.1 tickets ÷ requests seen)",
     ]
+    if ignored:
+        reasons = ", ".join(f"{count} × {reason}" for reason, count in summary.get("ignored_reasons", {}).items())
+        lines.append(f"  not requests         {ignored}   (messages that needed nothing, left out of the rate: "
+                     f"{reasons})")
     if summary["reasons"]:
         lines.append("  reasons for hand-over:")
         lines += [f"    {count} × {reason}" for reason, count in summary["reasons"].items()]
     lines.append("  requests:")
     for item in summary["requests"]:
         verdict = item["decision"] or "pending"
+        if item["decision"] == "automated" and item.get("uo_tr11") is False:
+            verdict += ", not UO-TR1.1"
         if item["reason"]:
             verdict += f" ({item['reason']})"
         lines.append(f"    {item['ticket'] or '-':<11} {item['sender']:<40} {verdict}")

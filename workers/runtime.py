@@ -15,6 +15,8 @@ from automations.handling import DeskPolicy, RequestHandler
 from automations.ledger import Ledger
 from automations.playbooks import PlaybookError, load_playbooks
 from automations.playbooks.actions import ACTIONS
+from automations.playbooks.journal import ledger_journal
+from automations.playbooks.library import PlaybookLibrary
 from automations.registry import PartnerRegistry, RegistryError
 from automations.replies import Templates
 from automations.request import Request
@@ -30,6 +32,7 @@ from connectors.resilience import RetryPolicy
 from connectors.servicenow import ServiceNowTickets
 from connectors.tickets import TicketSystem
 from workers.config import ConfigError, Settings
+from workers.leases import renew_lease
 
 if TYPE_CHECKING:
     from connectors.entra import EntraIdentities
@@ -53,11 +56,21 @@ class Fleet:
     tickets: TicketSystem
     directory: Directory
     handler: RequestHandler
+    # The playbook files, reloaded at the start of each request when they changed (None: fixed set).
+    library: PlaybookLibrary | None = None
+
+    def refresh_playbooks(self) -> None:
+        """Use the playbooks as the files are now; a broken file keeps the previous good set (logged)."""
+        if self.library is not None:
+            self.handler.playbooks = self.library.current()
 
     def close(self) -> None:
         """Release every connection."""
         for connector in (self.mailbox, self.tickets, self.directory):
             connector.close()
+        for cloud in (self.handler.identities, self.handler.devices):
+            if cloud is not None:
+                cloud.close()
         self.ledger.engine.dispose()
 
 
@@ -146,6 +159,18 @@ def build_entra(settings: Settings) -> EntraIdentities:
     from connectors.entra import EntraIdentities
 
     return EntraIdentities.connect(**_graph_connection(settings))
+
+
+def build_identities(settings: Settings) -> EntraIdentities | None:
+    """Entra ID for the checks of playbook runs (roles active or eligible, SSPR registration), or None without a
+    ``graph`` section or with ``graph.entra_checks`` off."""
+    graph = settings.graph
+    if graph is None or not graph.entra_checks:
+        return None
+    from connectors.entra import DEFAULT_FEATURES, EntraIdentities
+
+    features = DEFAULT_FEATURES | ({"sspr_registration"} if graph.entra_sspr_registration else set())
+    return EntraIdentities.connect(**_graph_connection(settings), features=features)
 
 
 def build_intune(settings: Settings) -> IntuneDevices:
@@ -262,18 +287,23 @@ def _build_fleet(settings: Settings) -> Fleet:
 
     registry = PartnerRegistry.load(settings.partners_file)
     trust = build_trust(settings, registry)
+    library = PlaybookLibrary(settings.playbooks_dir,
+                              lambda: load_playbooks(settings.playbooks_dir, frozenset(ACTIONS)))
     handler = RequestHandler(
         tickets=tickets, directory=directory, ledger=ledger, registry=registry, trust=trust,
         sms=build_sms_gateway(settings), exclusion_policy=build_exclusion_policy(settings),
         spray=build_spray_detector(settings),
         understander=get_understander(settings.understander),
-        playbooks=load_playbooks(settings.playbooks_dir, frozenset(ACTIONS)),
+        playbooks=library.playbooks, journal=ledger_journal(ledger, renew=renew_lease(ledger)),
         templates=Templates(settings.playbooks_dir),
         desk=DeskPolicy(automation_group=desk.automation_group, human_group=desk.human_group,
-                        close_code=desk.close_code, kb_article=desk.kb_article, automation_tag=desk.automation_tag),
-        respond=respond,
+                        close_code=desk.close_code, kb_article=desk.kb_article, automation_tag=desk.automation_tag,
+                        automation_user=settings.servicenow.user),
+        respond=respond, identities=build_identities(settings),
+        # Intune for the device playbooks (shipped off); its connector only calls Graph when a step uses it.
+        devices=build_intune(settings) if settings.graph is not None else None,
     )
-    return Fleet(settings, ledger, mailbox, tickets, directory, handler)
+    return Fleet(settings, ledger, mailbox, tickets, directory, handler, library)
 
 
 _fleet: Fleet | None = None

@@ -23,7 +23,8 @@ class HandOver(Exception):
         self.alert = alert
 
 
-Action = Callable[["PlaybookRun", dict[str, Any]], None]
+# An action may return plain data, read by later steps as ``steps.<id>.*``.
+Action = Callable[["PlaybookRun", dict[str, Any]], "dict[str, Any] | None"]
 
 
 def _account(run: PlaybookRun) -> Account:
@@ -120,3 +121,12 @@ ACTIONS: dict[str, Action] = {
 from automations.playbooks.reset_actions import RESET_ACTIONS  # noqa: E402
 
 ACTIONS.update(RESET_ACTIONS)
+
+# Entra ID, Intune and flow actions, for the same reason.
+from automations.playbooks.cloud_actions import CLOUD_ACTIONS  # noqa: E402
+from automations.playbooks.device_actions import DEVICE_ACTIONS  # noqa: E402
+from automations.playbooks.flow_actions import FLOW_ACTIONS  # noqa: E402
+
+ACTIONS.update(CLOUD_ACTIONS)
+ACTIONS.update(DEVICE_ACTIONS)
+ACTIONS.update(FLOW_ACTIONS)

@@ -152,9 +152,12 @@ def offer_self_service(run: PlaybookRun) -> bool:
     return False
 
 
-def self_service_link(run: PlaybookRun, _args: dict[str, Any]) -> None:
-    """Answer with the self-service reset link instead of resetting, when the user can do it alone (ACT-01)."""
-    offer_self_service(run)
+def self_service_link(run: PlaybookRun, _args: dict[str, Any]) -> dict[str, Any]:
+    """Answer with the self-service reset link instead of resetting, when the user can do it alone (ACT-01).
+
+    ``steps.<id>.chosen`` says whether the link was chosen (every later reset step is then a no-op).
+    """
+    return {"chosen": offer_self_service(run)}
 
 
 def _sms_template(args: dict[str, Any]) -> str:

@@ -7,16 +7,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from automations.playbooks.actions import ACTIONS, HandOver
+from automations.playbooks.actions import HandOver
+from automations.playbooks.engine import execute_step, prepare
 from automations.playbooks.reset_actions import RESET_DELIVERY_FAILED, after_reset_failure
-from automations.playbooks.spec import Playbook
+from automations.playbooks.spec import Playbook, Step
 from automations.registry import Partner
 from automations.replies import Templates
 from automations.secrets import SecretScratch
 from automations.trust.exclusions import ExclusionPolicy
 from automations.trust.spray import SprayDetector
+from connectors.devices import DeviceManagement, ManagedDevice
 from connectors.directory import Account, Change, Directory
-from connectors.identity import CloudIdentities
+from connectors.identity import CloudIdentities, CloudIdentity
 from connectors.messaging import SmsGateway
 
 
@@ -29,6 +31,26 @@ class WriteGuard(Protocol):
 
     def guard(self) -> None:
         """Raise when writes are paused."""
+        ...
+
+
+class RunJournal(Protocol):
+    """What a run needs of its step journal (``automations.playbooks.journal``): skip, mark, record."""
+
+    def replay(self, run: PlaybookRun, step: Step) -> bool:
+        """True when ``step`` completed in an earlier attempt (its state is restored into ``run``)."""
+        ...
+
+    def writing(self, run: PlaybookRun) -> None:
+        """The current step is about to write."""
+        ...
+
+    def done(self, run: PlaybookRun, step: Step) -> None:
+        """``step`` completed: record it before the next one starts."""
+        ...
+
+    def once(self, name: str, action: str, do: Callable[[], None], *, repeatable: bool = True) -> bool:
+        """Run ``do`` (the closure, the reply) unless an earlier attempt completed it."""
         ...
 
 
@@ -59,6 +81,20 @@ class PlaybookRun:
     identities: CloudIdentities | None = None
     exclusion_policy: ExclusionPolicy | None = None
     spray: SprayDetector | None = None
+    # Entra ID user of a `target: cloud_identity` playbook; Intune and the one device the run acts on.
+    identity: CloudIdentity | None = None
+    devices: DeviceManagement | None = None
+    device: ManagedDevice | None = None
+    # What expressions read as `request.*` (intent, channel, sender, targets…; never the e-mail's text).
+    request: dict[str, Any] = field(default_factory=dict)
+    # Steps a person approved in the ticket (a step with `approval` stops the run until it is listed here).
+    approvals: frozenset[str] = frozenset()
+    # Plain outputs of each guard and step, read as `steps.<id>.*`; guards passed, steps skipped or compensated.
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    passed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    compensated: list[str] = field(default_factory=list)
+    sleep: Callable[[float], None] | None = field(default=None, repr=False, compare=False)  # None: engine's
     # Whether the target is registered for self-service password reset; None = unknown (AD only: never offered).
     sspr_registered: bool | None = None
     now: Callable[[], datetime] = _utcnow
@@ -69,32 +105,52 @@ class PlaybookRun:
     secrets: SecretScratch = field(default_factory=SecretScratch, repr=False, compare=False)
     # The kill switch, read again right before each directory write (security note DET-02).
     kill_switch: WriteGuard | None = None
+    # The step journal (live runs of the fleet): completed steps are recorded and, on a resume, not run again.
+    journal: RunJournal | None = None
+    step: str | None = None  # the step being run, for the journal's "writing" mark
 
     def guard_writes(self) -> None:
-        """Raise ``WritesPaused`` when the kill switch is engaged (or unreadable); nothing in dry run."""
+        """Raise ``WritesPaused`` when the kill switch is engaged (or unreadable); nothing in dry run.
+
+        Then, the write being certain to go out, the journal marks the step as writing (its outcome unknown
+        until the step completes)."""
         if self.kill_switch is not None and not self.dry_run:
             self.kill_switch.guard()
+        if self.journal is not None and not self.dry_run:
+            self.journal.writing(self)
 
     def reply_values(self) -> dict[str, Any]:
         """Values the reply and closure templates may show, on top of the handler's (never a secret)."""
-        return {"delivery": self.delivery or "none"}
+        from automations.playbooks.device_actions import device_values
+
+        return {"delivery": self.delivery or "none", "intent": self.request.get("intent", ""),
+                "device": device_values(self.device) if self.device is not None else None}
 
 
 def run_playbook(run: PlaybookRun) -> PlaybookRun:
-    """Execute every step; raises ``HandOver`` from the step that refused, with what ran so far in ``run``.
+    """Resolve the target, check the guards, run every step; raises ``HandOver`` from the step that refused.
+
+    What ran so far is in ``run``.
 
     Once the password was reset, any failure becomes one ``RESET_DELIVERY_FAILED`` hand-over (no retry: the
     person must be helped by the desk). The run's secrets are forgotten when it ends, whatever the outcome.
     """
     try:
+        # The target and the guards first; a resumed run does not check the guards again (see engine.prepare).
+        prepare(run, resumed=bool(getattr(run.journal, "resumed", False)))
         for step in run.playbook.steps:
+            if run.journal is not None and run.journal.replay(run, step):
+                continue  # completed before an interruption: its recorded result stands
             try:
-                ACTIONS[step.action](run, dict(step.with_))
+                ran = execute_step(run, step)  # when, approval, retry, timeout, on_error: engine.execute_step
             except Exception as error:
                 if not run.password_reset or (isinstance(error, HandOver) and error.reason == RESET_DELIVERY_FAILED):
                     raise
                 raise after_reset_failure(run, step.id, error) from None
-            run.completed.append(step.id)
+            if ran:
+                run.completed.append(step.id)
+            if run.journal is not None:
+                run.journal.done(run, step)
     finally:
         run.secrets.clear()
     return run

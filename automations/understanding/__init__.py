@@ -66,6 +66,8 @@ class Understanding:
     decision: str = HUMAN
     mentions: tuple[Mention, ...] = ()
     scores: Mapping[str, float] = field(default_factory=dict)
+    # A model's probability that the text is a clear request to automate (its decision head), when it has one.
+    auto_probability: float | None = None
 
 
 class Understander(Protocol):

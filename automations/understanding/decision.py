@@ -34,6 +34,9 @@ def decide(intent: str, confidence: float, mentions: tuple[Mention, ...], *, blo
         return HUMAN, f"decision human: confidence {confidence:.2f} below {AUTO_MIN_CONFIDENCE:.2f}"
     if not mentions:
         return HUMAN, "decision human: no account named"
-    if len({m for m in mentions if m.kind != "name"}) > MAX_AUTO_TARGETS:
+    # Count people both ways: a list of names without logins is as many accounts as a list of logins.
+    logins = len({m for m in mentions if m.kind != "name"})
+    names = len({m for m in mentions if m.kind == "name"})
+    if max(logins, names) > MAX_AUTO_TARGETS:
         return HUMAN, f"decision human: more than {MAX_AUTO_TARGETS} accounts named"
     return AUTO, f"decision auto: clear {intent} with {len(mentions)} account mention(s)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from functools import cache
 
 _APOSTROPHES = {"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u2032": "'", "`": "'"}
 _KEPT_CONTROLS = {"\n", "\t"}
@@ -15,6 +16,7 @@ def strip_hidden(text: str) -> tuple[str, bool]:
     return "".join(kept), len(kept) != len(text)
 
 
+@cache
 def _fold_char(ch: str) -> str:
     ch = _APOSTROPHES.get(ch, ch)
     lower = ch.lower()

@@ -16,8 +16,16 @@ _PASSWORD = r"(?:mots? de passe|mot-de-passe|mdp|password|pwd)"
 _GAP = r"(?:\W+\w+){0,5}?\W+"
 _SHORT_GAP = r"(?:\W+\w+){0,3}?\W+"
 UNLOCK_VERB = r"de-?(?:bloqu|bloc|blok|bolqu|blqu|bloq)\w*|deve?r{1,2}o?u?il{1,2}\w*|unlock\w*"
-RESET_VERB = r"re-?initiali[sz]\w*|reinit\w*|reset\w*|remettre a zero|raz"
+RESET_VERB = r"re-?initiali[sz]\w*|reinit\w*|reset\w*|remet+re a zero|remis a zero|raz"
 _LOCKED = r"(?:bloque|bloke|verr?ouill?e|locked)(?:e|s|es)?\b"
+# Products whose passwords are not the directory's session password (the corpus guide: "other" or an application).
+_OTHER_PRODUCTS = (
+    r"messagerie|boite (?:mail|aux lettres|de messagerie)|webmail|teams|wi-?fi|portail\w*|extranet|intranet"
+    r"|telephone|portable|mobile|badge|carte\s+(?:agent|professionnelle|d'acces|bancaire)|photocopieu\w+"
+    r"|applis?|applications?|logiciels?|plateformes?|site\s+(?:de|du|des|internet|web)|gmail|yahoo|hotmail"
+    r"|france ?travail|pole ?emploi|ameli|impots|zoom|skype|visio\w*|tablette|ipad|iphone|espaces?\s+(?:\w+\s+)?"
+    r"(?:partenaires?|pro\w*|personnel|client|france travail|candidat|employeur|emploi)"
+)
 
 
 class Strength(Enum):
@@ -36,6 +44,8 @@ class Cue:
     strength: Strength
     label: str
     pattern: re.Pattern[str]
+    # Group 1 must not be an ordinary French word ("carte bloquée" is not "jdupont bloqué").
+    checks_token: bool = False
 
 
 @dataclass(frozen=True)
@@ -50,8 +60,8 @@ class Guard:
     confidence: float = 0.5
 
 
-def _cue(intent: str, strength: Strength, label: str, pattern: str) -> Cue:
-    return Cue(intent, strength, label, re.compile(pattern))
+def _cue(intent: str, strength: Strength, label: str, pattern: str, *, checks_token: bool = False) -> Cue:
+    return Cue(intent, strength, label, re.compile(pattern), checks_token)
 
 
 def _guard(name: str, route: str | None, label: str, pattern: str, confidence: float = 0.5) -> Guard:
@@ -72,14 +82,33 @@ CUES: tuple[Cue, ...] = (
         UNLOCK,
         Strength.STATE,
         "account described as locked",
-        rf"\b(?:comptes?|comtpes?|cptes?|cpts?|sessions?|acces|utilisat\w*|user|login|identifiant|{_PASSWORD}){_GAP}{_LOCKED}",
+        rf"\b(?:comptes?|comtpes?|cptes?|cpts?|sessions?|sesions?|acces|utilisat\w*|user|login|identifiant"
+        rf"|{_PASSWORD}){_GAP}{_LOCKED}",
     ),
     _cue(
         UNLOCK,
         Strength.STATE,
         "someone described as locked",
-        rf"\b(?:est|suis|sont|soit|serait|seraient|semble|reste|restent|retrouve|trouve|me|se|s'est)\s+(?:toujours\s+|encore\s+"
-        rf"|de nouveau\s+|a nouveau\s+|completement\s+)?(?:re)?{_LOCKED}",
+        rf"\b(?:est|suis|sont|soit|serait|seraient|semble|reste|restent|retrouve|trouve|me|se"
+        rf"|s'est)\s+(?:toujours\s+|encore\s+"
+        rf"|de nouveau\s+|a nouveau\s+|completement\s+)?(?:re)?(?:{_LOCKED}|bloquer\b|verrouiller\b)",
+    ),
+    _cue(
+        UNLOCK,
+        Strength.STATE,
+        "login or name then locked (jdupont bloqué, locked out)",
+        r"(?<![\w@.'-])([a-z][a-z0-9._-]{1,30}[a-z0-9])[ \t]*(?::|=|->|\+)?[ \t]*(?:(?:est|a ete|de nouveau|encore"
+        r"|toujours)[ \t]+)*(?:bloquee?s?|verr?ouillee?s?|locked(?: out)?|lock)\b(?![ \t]+(?:dehors|devant|dans|sur"
+        r"|a l'exterieur|au|par|en))",
+        checks_token=True,
+    ),
+    _cue(
+        UNLOCK,
+        Strength.STATE,
+        "a lock named (verrouillage, blocage)",
+        r"\b(?:verrouillage|blocage)\b(?!\s+(?:de|du|des|d')\s*(?:l'|la |le |les |sa |son |ses )?(?:imprimante"
+        r"|carte|badge|dossier"
+        r"|fichier|telephone|porte|ecran|clavier|appli\w*|logiciel|site|portail|dossier))",
     ),
     _cue(
         UNLOCK,
@@ -103,21 +132,23 @@ CUES: tuple[Cue, ...] = (
         RESET,
         Strength.STRONG,
         "reset verb on a password (réinitialiser le mot de passe)",
-        rf"\b(?:{RESET_VERB}|renouvel\w*|regener\w*|chang\w*|modifi\w*|redonn\w*|gener\w*|attribu\w*"
-        rf"|envoy\w*|fournir|transmettre|refaire){_GAP}{_PASSWORD}\b",
+        # Verbs only: "la campagne de changement de mot de passe" describes, it does not ask.
+        rf"\b(?:{RESET_VERB}|renouvel(?!lement)\w*|regener\w*|chang(?!ement)\w*|modifi(?!cation)\w*|redonn\w*"
+        rf"|gener(?!al|ation)\w*|attribu\w*|envoy\w*|fournir|transmettre|refaire){_GAP}{_PASSWORD}\b",
     ),
     _cue(
         RESET,
         Strength.STRONG,
         "forgotten, lost or expired password",
-        rf"\b{_PASSWORD}{_SHORT_GAP}(?:oubli\w*|perdu\w*|expire(?:e|s|es)?\b|a (?:re-?initialiser|changer|reset))"
+        rf"\b{_PASSWORD}{_SHORT_GAP}(?:oubli\w*|perdu\w*|expir\w*|a (?:re-?initialiser|changer|reset|refaire"
+        rf"|renouveler|regenerer|redonner))"
         rf"|\b(?:oubli|perdu)\w*{_SHORT_GAP}{_PASSWORD}\b",
     ),
     _cue(
         RESET,
         Strength.STRONG,
         "provisional or temporary password (mot de passe provisoire)",
-        rf"\b{_PASSWORD}\s+(?:provisoire|temporaire|temporaire)s?\b"
+        rf"\b(?:{_PASSWORD}|code|acces)\s+(?:provisoire|temporaire)s?\b"
         rf"|\b(?:donn|redonn|remett|attribu|fourn|envoy|cre|fix|mett)\w*\s+(?:lui\s+|leur\s+|me\s+|m')?(?:en\s+)?"
         r"(?:un|une|des)\s+(?:nouveau|nouvel|autre)?\s*(?:provisoire|temporaire)s?\b",
     ),
@@ -125,16 +156,32 @@ CUES: tuple[Cue, ...] = (
         RESET,
         Strength.STRONG,
         "password no longer remembered (ne se souvient plus, zappé)",
-        rf"\b(?:(?:souvien|rappel|retrouv|zapp|perim)\w*\s+(?:plus\s+|pas\s+)?|connai\w*\s+(?:plus|pas)\s+)"
-        rf"(?:de\s+|du\s+)?(?:son|sa|mon|ma|leur|leurs|ses|mes|le|les)\s+{_PASSWORD}\b"
+        rf"\b(?:(?:souvien|rappel|retrouv|zapp|perim)\w*\s+(?:plus\s+|pas\s+)?|(?:connai|sai[st])\w*\s+(?:plus|pas)\s+)"
+        rf"(?:de\s+|du\s+)?(?:son|sa|mon|ma|leur|leurs|ses|mes|le|les)\s+(?:{_PASSWORD}|code)\b"
         rf"|\b(?:jamais|pas|toujours pas)\s+recu\s+(?:son|sa|mon|ma|ses|mes|le|les|de)\s+(?:\w+\s+)?{_PASSWORD}\b"
         rf"|\b{_PASSWORD}{_SHORT_GAP}(?:perime\w*|zappe\w*)",
     ),
     _cue(
         RESET,
+        Strength.STATE,
+        "credentials to make again (refaire ses identifiants)",
+        r"\b(?:refaire|refais|renvoy\w*|regenerer|redonn\w*|renouvel\w*|recre\w*)\s+(?:lui\s+|leur\s+)?(?:ses|son"
+        r"|leurs|les|des"
+        r"|de nouveaux|nouveaux)\s+(?:identifiants|codes d'acces|acces de connexion)",
+    ),
+    _cue(
+        RESET,
+        Strength.STATE,
+        "password no longer works (mot de passe plus valide, ne fonctionne plus, inconnu)",
+        rf"\b{_PASSWORD}{_SHORT_GAP}(?:(?:ne|n')\s*(?:\w+\s+)?(?:fonctionne|marche|passe)\s+(?:plus|pas)"
+        rf"|plus valide|inconnu"
+        r"|refuse|rejete|n'est plus (?:valide|reconnu|accepte))\w*",
+    ),
+    _cue(
+        RESET,
         Strength.STRONG,
         "new one asked for a forgotten password (lui en remettre un)",
-        r"\b(?:lui|leur|me|m'|nous)\s*en\s+(?:re)?(?:donn|remett|attribu|cre|fourn|envoy|gener|mett)\w*\s+"
+        r"\b(?:lui|leur|me|m'|nous)\s*en\s+(?:re)?(?:donn|remett|attribu|cre|fourn|envoy|gener|mett|fai)\w*\s+"
         r"(?:un|une)\b(?:\s+(?:nouveau|autre|provisoire|temporaire))?",
     ),
     _cue(
@@ -172,20 +219,45 @@ CUES: tuple[Cue, ...] = (
 # A cue the writer denies: "elle ne veut pas changer de mot de passe", "son compte n'est pas verrouillé".
 NEGATED = {
     RESET: re.compile(
-        rf"\b(?:ne|n')\s*(?:\w+\s+)?(?:pas|plus|jamais)\s+(?:\w+\s+){{0,2}}?(?:chang\w*|{RESET_VERB}|modifi\w*)"
-        rf"|\bsans\s+(?:le\s+|la\s+|les\s+|l')?(?:{RESET_VERB}|chang\w*)|\bconnai\w+\s+(?:bien\s+)?son\s+{_PASSWORD}"
-        r"|\bpas (?:besoin|la peine) de (?:le |la |les |l')?(?:reinitialis|chang)\w*"
+        # "n'arrive pas à le changer", "ne parvient pas à le modifier": a symptom of the reset needed, not a refusal.
+        rf"\b(?:ne|n')\s*(?!(?:arriv|parvien|parvenu|reussi|peu|pouv|pu|sai|sav)\w*\s)(?:\w+\s+)?(?:pas|plus|jamais)\s+"
+        rf"(?:\w+\s+){{0,2}}?(?:chang\w*|{RESET_VERB}|modifi\w*)"
+        rf"|\bsans\s+(?:le\s+|la\s+|les\s+|l')?(?:{RESET_VERB}|chang\w*)"
+        rf"|(?<!ne )(?<!n')\bconnai\w+\s+(?:bien\s+)?son\s+{_PASSWORD}"
+        rf"|\bne\s+touch\w*\s+(?:pas|surtout pas|jamais)\s+(?:a|au)\s+(?:son|sa|leur|ses|le)\s+{_PASSWORD}"
+        r"|\b(?:pas besoin|plus besoin|pas la peine|inutile) de (?:le |la |les |l'|lui )?"
+        r"(?:reinitialis|chang|modifi)\w*"
+        rf"|\bpas\s+(?:de|d')\s*(?:{RESET_VERB}|changement|nouveau\s+(?:mdp|mot de passe))"
+        r"|\b(?:n'a|n'ont|n'avait)\s+(?:pas|jamais)\s+(?:\w+\s+)?(?:oublie|perdu)\b"
+        r"|\b(?:il|elle|ils|elles|on)\s+(?:a|ont|avait)\s+(?:pas|jamais)\s+(?:\w+\s+)?(?:oublie|perdu)\b"
         r"|\b(?:apres|depuis|suite a)\s+(?:le |un |son |sa |la )?(?:changement|modification|renouvellement)\s+d"
         r"|\b(?:depuis|apres|quand|lorsqu'?)\s*(?:que\s+|qu')?(?:j'ai|il a|elle a|on a|avoir|ils ont)\s+"
         r"(?:change|modifie|renouvele)"
     ),
-    UNLOCK: re.compile(r"\b(?:n'est|ne sont|n'etait)\s+pas\s+(?:\w+\s+)?(?:bloque|verr?ouill)\w*"),
+    UNLOCK: re.compile(
+        r"\b(?:n'est|ne sont|n'etait|n'etaient)\s+(?:pas|plus)\s+(?:\w+\s+)?(?:bloque|verr?ouill)\w*"
+        r"|\bpas (?:de|d')\s*(?:deblocage|deverrouillage)\b"
+    ),
+}
+
+# The only request found is denied outright ("il n'a pas oublié son mot de passe"): nothing clear is asked.
+DENIED = {
+    RESET: re.compile(
+        r"\b(?:n'a|n'ont|n'avait)\s+(?:pas|jamais)\s+(?:\w+\s+)?(?:oublie|perdu)\b"
+        r"|\b(?:il|elle|ils|elles|on)\s+(?:a|ont|avait)\s+(?:pas|jamais)\s+(?:\w+\s+)?(?:oublie|perdu)\b"
+    ),
+    UNLOCK: re.compile(r"\b(?:n'est|ne sont|n'etait|n'etaient)\s+(?:pas|plus)\s+(?:\w+\s+)?(?:bloque|verr?ouill)\w*"),
 }
 
 # "il n'a plus accès à sa session" describes a lock-out, not a wish for new access.
 ACCESS_SYMPTOM = re.compile(
-    r"(?:\bplus|\bpas|\bn'|\bsans|\bperdu|\bperte\s+d'|\bson|\bmon|\bleur|\bses|\bmes|\bretrouver)\s*(?:d')?\s*$"
+    r"(?:\bplus|\bpas|\bn'|\bsans|\bperdu|\bperte\s+d'|\bson|\bmon|\bleur|\bses|\bmes|\bretrouver"
+    # "dispose d'un accès à un poste": access she already has, described.
+    r"|\bdispos\w*\s+d'une?|\bpossed\w*\s+une?)\s*(?:d')?\s*$"
 )
+
+# The guard a rules reading drops when no reset is asked ("débloquer, ne PAS réinitialiser").
+NEGATED_RESET_GUARD = "negated_reset"
 
 GUARDS: tuple[Guard, ...] = (
     _guard(
@@ -222,11 +294,25 @@ GUARDS: tuple[Guard, ...] = (
         None,
         "negation of the action (ne pas débloquer, inutile de, annulez)",
         rf"\b(?:ne|n')\s*(?:pas\s+|plus\s+|surtout\s+pas\s+|jamais\s+|rien\s+)?(?:le\s+|la\s+|les\s+|l'|lui\s+)?"
-        rf"(?:{UNLOCK_VERB}|{RESET_VERB}|chang\w*|modifi\w*|touch\w*|fai\w*|trait\w*)"
+        rf"(?:{UNLOCK_VERB}|touch\w*\b(?!\s+(?:pas|surtout pas|jamais)\s+(?:a|au)\s+"
+        rf"(?:son|sa|leur|ses|le)\s+{_PASSWORD})|fai\w*|trait\w*)"
+        rf"|\b(?:ne|n')\s*rien\s+(?:{RESET_VERB}|chang\w*|modifi\w*)"
         r"|\b(?:inutile|pas besoin|plus besoin|pas la peine|plus la peine|pas necessaire|plus necessaire)\b"
-        r"(?!\s+d'autre)"
+        r"(?!\s+d'autre)(?!\s+(?:de|d')\s*(?:le\s+|la\s+|les\s+|l'|lui\s+|leur\s+)?(?:chang|re-?init|reset|modifi"
+        r"|refaire|redonn)\w*)"
         r"|\bannul\w*\s+(?:ma\s+|la\s+|notre\s+|cette\s+|mon\s+|sa\s+)?(?:demande|ticket)"
-        r"|\b(?:do not|don't)\s+(?:unlock|reset)",
+        r"|\b(?:annul(?:e|ez|er)|laisse[zr]? tomber|oubliez? ma demande|ne (?:tenez|tiens) pas compte"
+        r"|non,? attend\w*)\b"
+        r"|\b(?:do not|don't)\s+(?:unlock|reset)"
+        r"|\bne (?:verifi|control)\w* pas\b",
+        confidence=0.5,
+    ),
+    _guard(
+        NEGATED_RESET_GUARD,
+        None,
+        "negation of a reset (ne pas réinitialiser): blocks a reset; next to an unlock it only denies that half",
+        rf"\b(?:ne|n')\s*(?:pas\s+|plus\s+|surtout\s+pas\s+|jamais\s+)?(?:le\s+|la\s+|les\s+|l'|lui\s+)?"
+        rf"(?:{RESET_VERB}|chang\w*|modifi\w*)",
         confidence=0.5,
     ),
     _guard(
@@ -240,14 +326,16 @@ GUARDS: tuple[Guard, ...] = (
         r"|\b(?:puis-je|pouvons-nous|peut-on)\s+(?:\w+\s+){0,2}?(?:debloq|deverr|reinitialis|reset)"
         r"|\bque (?:dois|doit|faut|devons)[- ]?(?:je|il|on|nous)?\s*(?:vous\s+)?(?:faire|transmettre|envoyer|fournir)\b"
         r"|\bqu'est-ce que je dois faire\b"
-        r"|\bmoi-meme\b|\beux-memes\b|\belle-meme\b|\blui-meme\b|\bhow (?:do|can|to)\b",
+        r"|\b(?:moi|eux|elle|lui)-memes?\b[^.!\n]*\?|\bhow (?:do|can|to)\b|\bsoi-meme\b|\bquand on\b"
+        r"|\bqui (?:peut|pourrait|doit|dois-je|faut-il|contacter)\b|\ba qui (?:m'adresser|s'adresser|dois-je"
+        r"|faut-il)\b",
         confidence=0.8,
     ),
     _guard(
         "info_question",
         INFO,
         "general question about lock-outs (combien de tentatives, panne générale)",
-        r"\bcombien\b|\bau bout de combien"
+        r"\bcombien\b|\bau bout de combien|\best-ce (?:normal|habituel|logique) (?:que|qu')|\bc'est normal\b"
         r"|\bse (?:re)?debloque\w* (?:tout seul|automatiquement|seul)|\ben general\s*\?",
         confidence=0.8,
     ),
@@ -279,13 +367,101 @@ GUARDS: tuple[Guard, ...] = (
         confidence=0.8,
     ),
     _guard(
+        "other_system_password",
+        None,
+        "a password or account of another system (messagerie, Teams, portail, Wi-Fi, téléphone, badge)",
+        rf"\b(?:{_PASSWORD}|identifiants?|codes?(?:\s+(?:pin|d'acces|secret|de deverrouillage|confidentiel))?)\s+"
+        r"(?:(?:de|du|d'|pour)\s*)?(?:la\s+|le\s+|l'|sa\s+|son\s+|leur\s+|ma\s+|mon\s+)?"
+        rf"(?:{_OTHER_PRODUCTS})\b"
+        rf"|\b(?:{_OTHER_PRODUCTS})\s+(?:\w+\s+){{0,2}}?(?:{_PASSWORD}|identifiants?|code pin)\b"
+        rf"|\b(?:connect\w*|connexion|acceder|ouvrir|entrer)\s+(?:a|au|sur|dans)\s+(?:l'|le\s+|la\s+|son\s+|sa\s+)?"
+        rf"(?:{_OTHER_PRODUCTS})\b"
+        r"|\b(?:comptes?|acces|identifiants?|sessions?)\s+(?:\w+\s+)?(?:sur|dans|de|du|pour)\s+(?:l'|le\s+|la\s+|les\s+"
+        r"|mon\s+|son\s+|sa\s+|leur\s+|notre\s+|votre\s+|un\s+|une\s+)?(?:applications?|applis?|logiciels?"
+        r"|plateformes?|sites?|portail\w*|extranet|intranet|outils?|espaces?\s+(?:partenaires?|pro\w*))\b",
+        confidence=0.5,
+    ),
+    _guard(
+        "conditional",
+        None,
+        "conditional, deferred or uncertain request (si jamais, à partir du, attendez, je ne sais pas si)",
+        r"\bsi jamais\b|\bau cas ou\b|\ben cas de (?:besoin|blocage|souci|probleme)\b"
+        r"|\bs'(?:il|ils)\s+(?:est|sont|reste|restent|etait)\s+(?:toujours\s+|encore\s+|bien\s+)?(?:bloque|verr)"
+        r"|\bsi\s+(?:elle|elles|jamais|(?:le|son|sa|leur|son)\s+(?:compte|session|mdp|mot de passe))\b"
+        r"|\b(?:uniquement|seulement|qu')\s*(?:apres|si|quand|lorsqu\w*|a partir|a son retour|une fois)"
+        r"|\bpas avant\b|\ba partir (?:du|de demain|de lundi|de mardi|de mercredi|de jeudi|de vendredi|de la semaine)"
+        r"|\b(?:attend\w*|patient\w*)\s+(?:son|sa|leur|le|la|mon|ma)\s+(?:retour|validation|accord|feu vert|arrivee)"
+        r"|\b(?:apres|sous reserve de|avec) (?:la |sa |son |leur )?(?:validation|accord) (?:de|du|d')"
+        r"|\bune fois (?:que|qu'|son|sa|le|la)\b|\bje ne sais (?:pas|plus) (?:si|quel|quelle|lequel)"
+        r"|\bpas (?:sur|sure|certaine?) (?:que|qu'|de|du|d')|\bsauf (?:si|contre-ordre|avis contraire)"
+        r"|\bdes (?:son|sa|leur) (?:retour|arrivee)\b|\ben prevision\b|\bsi c'est le cas\b|\ble cas echeant\b"
+        r"|\ba (?:son|sa|leur) retour (?:le|lundi|mardi|mercredi|jeudi|vendredi)\b"
+        r"|\bva (?:surement |sans doute |probablement |certainement )?(?:avoir|etre|se (?:bloquer|retrouver))\b"
+        r"|\b(?:pour|a|d'ici) (?:cette|la) date\b|\bpour le \d{1,2}\b|\b(?:revient|rentre|reprend|arrive|arrivera"
+        r"|reviendra)"
+        r"\s+(?:le|lundi|mardi|mercredi|jeudi|vendredi|la semaine|en|dans)\b|\bpeut-etre (?:bloque|verr)\w*"
+        r"|\bverifi\w*\s*\?",
+        confidence=0.5,
+    ),
+    _guard(
+        "given_password",
+        None,
+        "asks to set a password the writer chose (mettez-lui le mot de passe Mission2024)",
+        rf"\b(?:mett\w*|mis|fix\w*|defini\w*|choisi\w*|attribu\w*|donn\w*)\s+(?:lui\s+|leur\s+|moi\s+)?(?:le|un"
+        rf"|comme)\s+"
+        rf"{_PASSWORD}\s+(?!provisoire|temporaire|par defaut)[^\s,.;!?]*\d"
+        rf"|\b{_PASSWORD}\s*(?:=|:)\s*[^\s,.;!?]*\d|\b{_PASSWORD}\s+(?:sera|serait|devient|comme)\s*:?\s*[^\s,.;!?]*\d"
+        r"|\b(?:la |le )?(?:valeur|mot de passe|mdp|code) (?:suivante?|souhaitee?|choisie?|convenue?|de notre choix)\b"
+        r"|\bque nous (?:lui |leur )?avons (?:deja )?(?:communique|transmis|donne)"
+        rf"|\b(?:remett|remet|remis|redonn|reprend|retabli)\w*\s+(?:\w+\s+){{0,2}}?(?:le meme|son ancien|l'ancien"
+        rf"|leur ancien|le precedent|son precedent)\s+{_PASSWORD}"
+        r"|\b[a-z]{4,}\d{2,4}[!@#$%*?&]",
+        confidence=0.5,
+    ),
+    _guard(
+        "for_information",
+        None,
+        "information rather than a request (pour info, pour mémoire)",
+        r"\bpour (?:info|information|votre information)\b(?!\s+et\s+(?:action|traitement|suite|faire le necessaire))"
+        r"|\bfyi\b|\bpour memoire\b|\ba titre d'information\b",
+        confidence=0.5,
+    ),
+    _guard(
+        "asks_information",
+        None,
+        "asks to be told something before or instead of acting (pouvez-vous m'indiquer si, si oui... sinon)",
+        r"\b(?:pouvez|pourriez|pourrais|peux|pourrez)[- ](?:vous|tu)\s+m'(?:indiquer|expliquer|informer|dire"
+        r"|preciser|confirmer si)"
+        r"|\bmerci de m'(?:indiquer|expliquer|preciser|dire)\b|\b(?:m'indiquer|me dire|me confirmer|me preciser) si\b"
+        r"|\bsi oui\b|\bsi non\b|\bsinon,|\bou bien\b|\bj'aimerais savoir\b|\bje voudrais savoir\b",
+        confidence=0.5,
+    ),
+    _guard(
+        "second_request",
+        None,
+        "another request in the same message (autre chose, par ailleurs, P.S.)",
+        r"\b(?:une|un)\s+(?:autre|seconde?|deuxieme|2e|2eme)\s+(?:chose|demande|souci|probleme|pb|question|point"
+        r"|sujet)\b"
+        r"|\bpar ailleurs\b|\bd'autre part\b|\ben plus de (?:ca|cela)\b|(?:(?m:^)"
+        r"|[.!?][ \t]+)[ \t]*p\.?[ \t]?s\.?[ \t]*[:\-]"
+        r"|\bau passage\b|\bpendant que (?:j'y suis|vous y etes|tu y es)\b|\bet aussi\b|\bautre chose\s*:"
+        r"|\b(?:a|ai|ont|avons|aurait|aurais)\s+(?:aussi|egalement|en plus)\s+(?:un|une|des)\s+"
+        r"(?:souci|probleme|pb|question|demande|bug|panne|soucis|problemes)\b"
+        r"|\b(?:aussi|egalement|en meme temps),?\s+(?:pourriez|pouvez|pourrais|peux|merci de|il faudrait)\b",
+        confidence=0.5,
+    ),
+    _guard(
         "injection",
         None,
         "instructions addressed to the machine (ignore tes règles...)",
         r"\bignor\w*\s+(?:\w+\s+){0,3}?(?:regles|instructions|consignes|directives|procedures?|verifications?"
         r"|rules|instructions)\b|\b(?:tu es|you are) (?:un|une|an?|maintenant|desormais)\b|\bsystem\s*:"
         r"|\bassistant\s*:|\ben tant qu'(?:ia|assistant|intelligence)|\bprompt\b|\bmode (?:admin|debug|developpeur)"
-        r"|\bsans (?:aucune )?verification\b|\bc'est un ordre\b|\bbypass\w*|\boverride\b",
+        r"|\bsans (?:aucune )?verification\b|\bc'est un ordre\b|\bbypass\w*|\boverride\b"
+        r"|\b(?:pour|a|note pour|message pour|attention|consigne pour|instruction pour)\s+(?:l'ia|l'assistant"
+        r"|le bot|le robot"
+        r"|l'automate|le modele|chatgpt|l'intelligence artificielle|le systeme)\b|\b(?:assistant|robot|bot|ia)\s*,"
+        r"|\[\s*(?:system|systeme|instruction|admin|ia|ai)\b|\bmode (?:administrateur|maintenance|test)\b",
         confidence=0.5,
     ),
     _guard(
@@ -301,7 +477,10 @@ GUARDS: tuple[Guard, ...] = (
         None,
         "follow-up on an earlier request, partly solved (ça marche pour la première)",
         r"\b(?:ca|cela) (?:re)?(?:marche|fonctionne) pour (?:la|le|les|l')"
-        r"|\bpour (?:la|le) (?:premiere?|deuxieme|second)\b",
+        r"|\bpour (?:la|le) (?:premiere?|deuxieme|second)\b"
+        r"|\b(?:ca|cela|c'est|tout)\s+(?:re)?(?:marche|fonctionne|bon|ok|regle)\b[^.\n]{0,60}\b(?:par contre|mais"
+        r"|en revanche"
+        r"|sauf)\b",
         confidence=0.6,
     ),
     _guard(
@@ -327,7 +506,8 @@ GUARDS: tuple[Guard, ...] = (
         "check_first",
         None,
         "asks to check or answer before acting (vérifier avant, est-il bloqué ?)",
-        r"\bquoi que ce soit\b|\bavant (?:de|d')\s*(?:faire|toucher|agir|proceder|lancer|intervenir|debloq\w*"
+        r"(?<!besoin de )\bquoi que ce soit\b"
+        r"|\bavant (?:de|d')\s*(?:faire|toucher|agir|proceder|lancer|intervenir|debloq\w*"
         r"|reinitialis\w*)|\bverifi\w*\s+(?:d'abord|avant|au prealable|si|que)\b"
         r"|\b(?:est|sont|etait|serait|a|ont)-(?:t-)?(?:il|elle|ils|elles)\s+(?:\w+\s+){0,2}?"
         r"(?:bloque|verr?ouill|desactiv|expir|suspendu|actif|active|ete|encore|toujours|bien)\w*"
@@ -335,16 +515,32 @@ GUARDS: tuple[Guard, ...] = (
         confidence=0.6,
     ),
     _guard(
+        "writer_included",
+        None,
+        "the writer's own account is part of the request (et moi-même, nous débloquer)",
+        r"\b(?:et moi|moi-meme|moi aussi|moi egalement)\b|\bnous (?:debloquer|deverrouiller|reinitialiser|redonner)\b",
+        confidence=0.6,
+    ),
+    _guard(
+        "hesitation",
+        None,
+        "the writer hesitates between actions or asks what to do (faut-il… ou plutôt…, je ne sais pas si)",
+        r"\bou plutot\b|\bou bien (?:faut-il|doit-on|dois-je)\b|\b(?:faut-il|doit-on|dois-je|devons-nous|vaut-il mieux"
+        r"|vaudrait-il mieux)\b|\bje ne sais pas (?:ce qui|ce qu'il|s'il|si|quoi)\b|\bqu'est-ce qu'il (?:faut|vaut)\b",
+        confidence=0.6,
+    ),
+    _guard(
         "collective",
         None,
         "many people, a team or a shared mailbox at once, or a suspected phishing (toute l'équipe, 12 personnes)",
-        r"\btout(?:e|es)?\s+(?:l'|la\s+|le\s+|les\s+|notre\s+|mon\s+|ma\s+)?(?:equipes?|services?|agences?"
+        r"\b(?:tout(?:e|es)?|tous)\s+(?:l'|la\s+|le\s+|les\s+|notre\s+|nos\s+|mon\s+|ma\s+|ces\s+"
+        r"|mes\s+)?(?:equipes?|services?|agences?"
         r"|structures?|antennes?|personnel|monde|site|pole|bureau|agents|collegues|conseillers|salaries"
         r"|utilisateurs|comptes|postes|membres)\b"
         r"|\b(?:[6-9]|\d{2,}|six|sept|huit|neuf|dix|onze|douze|treize|quatorze|quinze|seize|vingt|trente|cinquante"
         r"|cent)\s+(?:personnes|agents|comptes|collegues|utilisateurs|salaries|conseill\w+|stagiaires|postes"
         r"|sessions|membres)\b|\b(?:dizaine|douzaine|quinzaine|vingtaine|trentaine|centaine)\b"
-        r"|\b(?:boite|compte|adresse|messagerie|session)s?\s+(?:\w+\s+)?(?:collective|generique|partagee|commune"
+        r"|\b(?:boite|compte|adresse|messagerie|session)s?\s+(?:\w+\s+)?(?:collective|generique|partagee?|commune"
         r"|fonctionnelle)s?\b"
         r"|\b(?:hameconn\w*|phishing|piratage|pirat\w*|compromi\w*|usurp\w*|fraud\w*|lien (?:suspect|frauduleux)"
         r"|mail suspect|courriel suspect|message suspect)",
@@ -364,19 +560,76 @@ GUARDS: tuple[Guard, ...] = (
         r"\b(?:envoy\w*|transmet\w*|communiqu\w*|donn\w*)[^.\n]{0,40}\b(?:par sms|par telephone|sur (?:mon|ma|son|sa)"
         r" (?:adresse|boite|mail|portable) (?:perso\w*|gmail|privee?)|a cette adresse|sur cette adresse)"
         r"|\bme (?:l'|le |la |les )(?:envoy|transmet|communiqu|donn|fai)\w*|\bpar retour de (?:mail|courriel)"
+        r"|\bme (?:donner|communiquer|transmettre|dicter|envoyer|indiquer|faxer) (?:le|son|leur|les|ses|leurs) "
+        r"(?:nouveaux? |provisoires? )?(?:mots?|mdp|codes?)\b"
+        r"|\bm'(?:envoy|transmet|communiqu|donn)\w*|\b(?:envoy|transmet|donn|communiqu)\w*[- ](?:le|la|les)[- ]moi\b"
+        r"|\b(?:par|en) (?:mail|courriel|retour)\s+(?:en retour|directement|a moi)\b"
         r"|\b(?:envoy|transmet|communiqu)\w* (?:a moi|directement a moi|sur ma boite)"
-        r"|@(?:gmail|hotmail|yahoo|outlook|live|laposte|orange|free|sfr|wanadoo|icloud|proton\w*)\.",
+        r"|@(?:gmail|hotmail|yahoo|outlook|live|laposte|orange|free|sfr|wanadoo|icloud|proton\w*)\."
+        r"|\b(?:adresse|boite|mail|messagerie|courriel|e-mail)s? (?:mail |e-mail |electronique )?(?:perso\w*"
+        r"|privee?s?)\b"
+        r"|\b(?:portable|mobile|telephone) (?:perso\w*|prive)\b"
+        r"|\b(?:envoy|transmet|communiqu|donn)\w*\s+(?:\w+\s+){0,3}?(?:a|au|aux)\s+(?:sa|son|leur|notre|ma|mon|la"
+        r"|le)\s+"
+        r"(?:responsable|manager|chef|cheffe|directeur|directrice|collegue|assistante?|secretaire|tuteur|tutrice)\b",
         confidence=0.6,
     ),
     _guard(
         "authority_pressure",
         None,
         "pressure to skip the checks (sautez les vérifications, le directeur exige)",
-        r"(?:saut\w*|zapp\w*|oubli\w*|pass\w*|ignor\w*|eviter?|sans)\s+(?:\w+\s+){0,2}?"
+        r"\b(?:saut\w*|zapp\w*|oubli\w*|pass\w*|ignor\w*|eviter?|sans)\s+(?:\w+\s+){0,2}?"
         r"(?:verifications?|controles?|procedures?|etapes?|validations?)\b"
-        r"|\bpas (?:le )?temps (?:pour|de) (?:les |la |faire les )?(?:verifications?|controles?|procedure)"
+        r"|\bpas (?:le )?temps (?:pour|de) (?:les |la |faire les |vos |ces |des )?(?:verifications?|controles?"
+        r"|procedure)"
         r"|\b(?:le |la |notre |mon |ma )?(?:directeur|directrice|dg|president\w*|prefet|ministre)\b[^.\n]{0,30}"
-        r"\b(?:demande|exige|attend|veut|insiste|ordonne)\w*",
+        r"\b(?:demande|exige|attend|veut|insiste|ordonne)\w*"
+        r"|\bsans (?:\w+ )?(?:rappel|controle|verification|validation|contre-appel)s?\b|\bni (?:rappel|controle"
+        r"|verification)s?\b"
+        r"|\bje vous interdis\b|\bfaites-le,? c'est tout\b"
+        r"|\bfaute de quoi\b|\bj'en refere\w*|\ben referer\w*|\bsinon je\b|\bje (?:porterai|remonterai)\b"
+        r"|\b(?:procedure|processus) de (?:verification|securite|controle)\b",
+        confidence=0.5,
+    ),
+    _guard(
+        "access_disguised",
+        None,
+        "rights or access to a resource rather than the account (débloquer les droits, l'accès au partage)",
+        rf"\b(?:{UNLOCK_VERB})\s+(?:l'|les\s+|ses\s+|son\s+|leur\s+|leurs\s+|des\s+)?(?:acces|droits?|habilitations?"
+        r"|permissions?|autorisations?)\b(?!\s+(?:a|au|de|sur)\s+(?:sa|son|leur|la|le)?\s*(?:session|compte|poste"
+        r"|ordinateur|pc)\b)"
+        r"|\b(?:boite|bal|messagerie|dossier|repertoire|partage|sharepoint|onedrive|groupe)s?\s+(?:\w+\s+){0,2}?"
+        r"(?:partagee?s?|commune?s?|collective?s?)\b|\bsharepoint\b|\bonedrive\b|\blecteur (?:reseau|partage)\b",
+        confidence=0.5,
+    ),
+    _guard(
+        "disabled_account",
+        None,
+        "a disabled, deleted or expired account, not a locked one (désactivé, fin de contrat)",
+        r"\b(?:comptes?|sessions?|acces|identifiants?)\s+(?:\w+\s+){0,4}?(?:a ete |est |sont |ont ete |a |ont )?"
+        r"(?:desactive|supprime|archive|cloture|suspendu|ferme)e?s?\b"
+        r"(?!\s+ou\s+(?:bloque|verr))"
+        r"|(?<!du )(?<!de )\b(?:comptes?|sessions?)\s+(?:\w+\s+){0,3}?(?:a |est |sont |ont )?expiree?s?\b"
+        r"|\bparti(?:e|s|es)?\s+(?:a la|en)\s+retraite\b|\ba quitte (?:la structure|l'agence|le service|ses fonctions"
+        r"|nos effectifs|l'entreprise|la mission locale)\b|\b(?:son|sa|leur) rempla\w+\s+(?:l'|le |la |puisse|pourra)"
+        r"|\b(?:fin|issue|terme) (?:de |du )(?:son |leur |sa )?(?:contrat|cdd|mission|stage)\b|\breactiv\w*"
+        r"|\b(?:reprise|retour|embauche|reintegr\w*) (?:en|de|sous) (?:cdd|cdi|contrat)\b",
+        confidence=0.5,
+    ),
+    _guard(
+        "other_object",
+        None,
+        "something else than an account is locked (dossier, fichier, carte, domaine, téléphone)",
+        rf"\b(?:{UNLOCK_VERB}|bloque\w*|verr?ouill\w*)\s+(?:le |la |les |l'|ce |cette |son |sa |ses |un |une "
+        rf"|notre |leur )?"
+        r"(?:dossiers?|fichiers?|documents?|cartes?|badges?|telephones?|portables?|tablettes?|imprimantes?|portes?"
+        r"|lignes?|commandes?|paiements?|factures?|domaines?|adresses? ip|ip|ports?|sites?|pages?|virements?"
+        r"|cheques?|fiches?|formulaires?|agendas?|plannings?|rendez-vous|creneaux?|salles?)\b"
+        r"|\b(?:dossiers?|fichiers?|documents?|cartes?|badges?|domaines?|lignes?|fiches?|formulaires?|agendas?"
+        r"|plannings?"
+        r"|virements?|paiements?)\s+(?:\w+\s+){0,4}?(?:est |sont |a ete |ont ete |reste |restent )?(?:toujours "
+        r"|encore )?"
+        r"(?:bloque|verr?ouill)\w*",
         confidence=0.5,
     ),
     _guard(
@@ -384,7 +637,8 @@ GUARDS: tuple[Guard, ...] = (
         None,
         "asks to change contact data (mettre à jour son mobile, nouveau numéro)",
         r"\b(?:mett\w*|mis)\s+a\s+jour\s+(?:\w+\s+){0,2}?(?:mobile|portable|numero|telephone|adresse|mail)"
-        r"|\b(?:chang\w*|modifi\w*|remplac\w*|ajout\w*|enregistr\w*)\s+(?:\w+\s+){0,2}?"
+        # "son ancien mot de passe enregistré sur son téléphone" describes a cause, it changes no contact data.
+        r"|\b(?:chang\w*|modifi\w*|remplac\w*|ajout\w*|enregistr\w*)\s+(?!sur\s)(?:\w+\s+){0,2}?"
         r"(?:mobile|portable|numero de (?:telephone|portable|mobile)|telephone|adresse (?:mail|de secours|perso\w*))"
         r"|\bnouveau (?:numero|portable|mobile|telephone)\b",
         confidence=0.5,

@@ -94,6 +94,16 @@ _DOMAIN_WORDS = """
     courrier courriers lettre lettres colis facture factures paiement paiements virement virements
     salaire salaires paie contrat contrats avenant
     bloquage debloquage reinitialiser reinitialise reinitialisee
+    carte cartes badge badges porte portes batiment batiments voiture vehicule cle cles clef clefs parking
+    serrure grille portail barriere ascenseur bus train route tram metro circulation bouchons neige greve
+    ecran ecrans clavier claviers imprimante scanner telephone smartphone tablette appareil appareils
+    dossier dossiers fichier fichiers logiciel application appli plateforme extranet intranet teams outlook
+    wifi messagerie webmail portail portails site visio zoom skype domaine domaines serveur serveurs
+    demandeur demandeurs demandeuse usager usagere inscrit inscrite prestataire prestataires
+    coup travers mentionne mentionnee mentionnes objet objets precite precitee susmentionne susmentionnee sujet
+    week-end weekend ci-apres ci-contre entre-temps
+    tout-le-monde quelqu'un personne moi toi lui elle nous vous eux
+    cpt cpte mdps pwd pswd passwd mot2passe identifiants login logins session sessions
 """
 
 # Irregular and very frequent verb forms not produced by the stems below.
@@ -198,9 +208,27 @@ _PRONOUN_SUFFIX = re.compile(r"-(?:t-)?(?:il|elle|ils|elles|on|je|tu|nous|vous|c
 
 def is_french_word(token: str) -> bool:
     """True when ``token`` (folded) is an ordinary French word or a verb with a pronoun ("est-il")."""
-    return token in FRENCH_WORDS or bool(_PRONOUN_SUFFIX.search(token)) or "'" in token
+    # "re-enregistrer", "re-essayer": a verb with the prefix written apart.
+    return token in FRENCH_WORDS or bool(_PRONOUN_SUFFIX.search(token)) or "'" in token or token.startswith("re-")
 
 
 def has_login_shape(token: str) -> bool:
     """True for shapes logins take and words do not: digits, or letters joined by "." / "_" / "-"."""
     return any(c.isdigit() for c in token) or bool(re.fullmatch(r"[a-z0-9]+(?:[._-][a-z0-9]+)+", token))
+
+
+# Derivational endings of French nouns and adjectives ("migration", "carburant", "inadmissible"): a bare word that
+# ends so is read as a word, not a login, unless a strong cue ("identifiant :") introduces it. Surnames rarely end
+# so; logins built on them ("jdupont", "mercier-s") never lose more than coverage.
+_WORD_ENDING = re.compile(r"(?:tion|sion|ments?|ibles?|ables?|isme|iste|iques?|euses?|ees|aient|ions|iez)$")
+# Endings some surnames share ("Durant", "Lepage", "Lemaire"): only on long words ("carburant", "inadmissible").
+_LONG_WORD_ENDING = re.compile(
+    r"(?:ette|ance|ence|ures?|ites?|ants?|antes?|ais|ait|eux|ifs?|ives?|elles?|aux|ales?|oires?|eurs?)$"
+)
+
+
+def looks_like_a_word(token: str) -> bool:
+    """True for a plain lower-case word with a French noun or adjective ending ("carburant", "migration")."""
+    if not token.isalpha() or len(token) < 6:
+        return False
+    return bool(_WORD_ENDING.search(token)) or (len(token) >= 9 and bool(_LONG_WORD_ENDING.search(token)))

@@ -7,9 +7,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from automations.understanding import Mention
+from automations.understanding.first_names import is_first_name
 from automations.understanding.folding import fold
 from automations.understanding.grammar import RESET_VERB, UNLOCK_VERB
-from automations.understanding.lexicon import is_french_word
+from automations.understanding.lexicon import is_french_word, looks_like_a_word
 from automations.understanding.tables import listed_people
 
 _EMAIL = re.compile(r"\b[a-z0-9](?:[a-z0-9._%+'-]{0,62}[a-z0-9])?@(?:[a-z0-9-]+\.)+[a-z]{2,24}\b")
@@ -31,7 +32,7 @@ _FILLER = (
     r"(?:[ \t]+(?:ad|windows|concernee?s?|suivante?s?|utilisateurs?|a debloquer|a deverrouiller|de connexion"
     r"|a reinitialiser|est|sont|no|numero|demandee?|exacte?|concernee?|bloquee?s?|verrouillee?s?|mdp|mot de passe"
     r"|du compte|le compte|de l'agent|l'agent|de notre|notre|de nouveau|toujours|encore|blokee?s?"
-    r"|la session|de|du|pour|le|la|l'|oubliee?s?|perdue?s?|expiree?s?)\b|[ \t]*n°)*"
+    r"|la session|de|du|pour|le|la|l'|oubliee?s?|perdue?s?|expiree?s?|password|pwd|pass|of|for|the)\b|[ \t]*n°)*"
 )
 _CUE = re.compile(rf"\b(?:(?P<strong>{_STRONG_CUE})|(?P<weak>{_WEAK_CUE}))\b{_FILLER}")
 _LEAD = re.compile(r"[ \t]*(?:[:=][ \t]*(?:\n[ \t]*)?)?(?:[-*•·][ \t]+|[→>][ \t]*)?")
@@ -80,7 +81,7 @@ _INTENT_WORD = re.compile(r"^(?:de-?)?bloq|verr?ouill|^deve?r{1,2}o?u?il|^reinit
 
 _TITLE = r"(?:m\.|mr\.?|mme\.?|mlle\.?|monsieur|madame|mademoiselle)"
 _NAME_CUE = re.compile(
-    rf"\b(?:(?:comptes?|comtpes?|cptes?|sessions?|acces|mots? de passe|mdp|identifiants?|boite|celui|celle)"
+    rf"\b(?:(?:comptes?|comtpes?|cptes?|sessions?|sesions?|acces|mots? de passe|mdp|identifiants?|boite|celui|celle)"
     r"(?:\s+(?:windows|ad|informatique|utilisateur|outlook|de messagerie))?\s+(?:de|d'|du|pour)\s*"
     rf"|pour\s+|(?P<title>{_TITLE})\s+"
     r"|(?:collegues?|conseill(?:er|ere)s?|agente?s?|utilisat(?:eur|rice)s?|salariee?s?|stagiaires?"
@@ -117,6 +118,7 @@ _NAME_STOP_WORDS = """
     office intune azure entra et ou mais car pouvez pourriez peux serait est a au aux en sur dans avec
 """
 _NAME_STOP = frozenset(_NAME_STOP_WORDS.split())
+_TITLE_GREETING = re.compile(r"[ \t]*(?:madame|monsieur|cher|chere)\b")
 _GREETING = re.compile(r"(?m)^[ \t]*(?:(?:bonjour|bonsoir|hello|salut|coucou|hi|cher|chere|madame|monsieur)\b[ \t,]*)+")
 
 
@@ -142,6 +144,11 @@ def mask_greetings(text: str, folded: str) -> str:
                 break
             end = word.end()
             end += len(text[end:]) - len(text[end:].lstrip(" \t"))
+        if _TITLE_GREETING.match(folded, match.start()) and end > match.end():
+            rest = text[end:].split("\n", 1)[0].strip()
+            if rest not in ("", ",", "!", ".", ":"):
+                # "Madame Laurent Da Silva, agent de..." opens a sentence about someone; "Madame Dupont," greets.
+                continue
         if end < len(text) and text[end] in ",!.:":
             end += 1
         chars[match.start() : end] = " " * (end - match.start())
@@ -154,6 +161,8 @@ def _valid_token(token: str, original: str, strong: bool) -> bool:
         return False
     if token.isdigit():
         return strong and len(token) >= 4
+    if not strong and looks_like_a_word(token):
+        return False
     # A capitalised word after "compte"/"débloquer" is a name or a product, not a login; so is a surname in
     # capitals ("compte verrouillé BESNARD Brigitte").
     capitalised = original[:1].isupper() and any(c.islower() for c in original[1:])
@@ -170,9 +179,12 @@ def _valid_login(token: str, text: str, match: re.Match[str]) -> bool:
 _LOGIN = r"[a-z][a-z0-9._-]{1,30}[a-z0-9](?![\w@-]|\.\w)"
 _LOGIN_BEFORE_STATE = re.compile(
     rf"(?<![\w@.'-])({_LOGIN}(?:[ \t]*(?:,|\bet\b)[ \t]*{_LOGIN})*)(?:[ \t]*[=:][ \t]*|[ \t]+)"
-    r"(?:(?:mdp|mot de passe|compte|session)[ \t]+)?"
+    r"(?:(?:mdp|mot de passe|compte|session|account|user)[ \t]+)?"
     r"(?:(?:est|sont|a|ont|a ete|ont ete|de nouveau|toujours|encore|a nouveau)[ \t]+)*"
-    r"(?:bloquee?s?|verrouillee?s?|oubliee?s?|expiree?s?)\b"
+    r"(?:bloquee?s?|verrouillee?s?|oubliee?s?|expiree?s?|locked)\b"
+    # "jdupont s'est bloqué ce matin", "jdupont s'est fait verrouiller"
+    rf"|(?<![\w@.'-])({_LOGIN})[ \t]+(?:s'est|se sont|se retrouve|se retrouvent)[ \t]+(?:\w+[ \t]+){{0,2}}?"
+    r"(?:bloquee?s?|verrouillee?s?|bloquer|verrouiller)\b"
     # "dblanchard a perdu son mot de passe", "jr77120 ne se souvient plus de son mdp"
     rf"|(?<![\w@.'-])({_LOGIN})[ \t]+(?:a|ont)[ \t]+(?:oublie|perdu|zappe)[ \t]+(?:son|sa|ses|leur|leurs|le|les)\b"
     rf"|(?<![\w@.'-])({_LOGIN})[ \t]+ne[ \t]+(?:connait|se souvient|se rappelle)[ \t]+plus\b"
@@ -262,8 +274,100 @@ def _lower_case_names(text: str, folded: str) -> list[tuple[int, int, str]]:
     return found
 
 
+def _shouted(text: str) -> bool:
+    """Most letters in capitals: case says nothing about names and logins ("RESET MDP POUR JDURAND")."""
+    letters = [c for c in text if c.isalpha()]
+    return len(letters) >= 12 and sum(c.isupper() for c in letters) >= 0.7 * len(letters)
+
+
+_CAP_WORD = r"[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ]+(?:-[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ]+)*"
+_UPPER_WORD = r"[A-ZÀ-ÖØ-Þ]{2,}(?:-[A-ZÀ-ÖØ-Þ]{2,})*"
+_SURNAME = rf"(?:(?:Le|La|De|Du|Da|Des|Van|Von|Di|Del|Dos|Ben|El|Mac)[ \t]+)?(?:{_CAP_WORD}|{_UPPER_WORD})"
+# "Julie Martin", "Julie MARTIN", "Julie Da Silva", "MARTIN Julie", "julie martin": one word a known first name.
+_GAZETTEER_NAME = re.compile(
+    rf"(?<![\w@.'-])(?:(?P<first>{_CAP_WORD})[ \t]+(?P<last>{_SURNAME})"
+    rf"|(?P<upper>{_UPPER_WORD})[ \t]+(?P<given>{_CAP_WORD})"
+    r"|(?P<lfirst>[a-zà-öø-ÿ]{2,}(?:-[a-zà-öø-ÿ]{2,})?)[ \t]+(?P<llast>[a-zà-öø-ÿ]{3,}(?:-[a-zà-öø-ÿ]{2,})?))"
+    r"(?![\w'@-]|\.\w)"
+)
+# The person who asked, validated or signed is not the account concerned.
+_NOT_TARGET_BEFORE = re.compile(
+    r"(?:demande|part|responsable|manager|directeur|directrice|chef|cheffe|signe|valide|validee|accord|copie|cc"
+    r"|transmis|envoye|ecrit|appele|contacte|avec|aupres|je suis|je m'appelle|moi c'est|ici)\w*\s+(?:de\s+|d'"
+    r"|du\s+|par\s+|a\s+)?"
+    r"(?:m\.\s*|mme\s+|monsieur\s+|madame\s+)?$|\bpar\s+$"
+)
+
+
+def _gazetteer_names(text: str, masked: str) -> list[tuple[int, int, str]]:
+    """People named "Prénom Nom" (any case) whose first name is a common French first name."""
+    found: list[tuple[int, int, str]] = []
+    # Tried at every word, so that "de fabrice barbier" is not read as "de fabrice" then "barbier".
+    matches = (_GAZETTEER_NAME.match(text, word.start()) for word in _WORD_START.finditer(text))
+    taken = 0
+    for match in matches:
+        if match is None or match.start() < taken:
+            continue
+        if not masked[match.start() : match.end()].strip() or masked[match.start()] == " ":
+            continue  # inside a greeting that was blanked
+        if match.group("first"):
+            first, last = match.group("first"), match.group("last")
+        elif match.group("upper"):
+            first, last = match.group("given"), match.group("upper")
+        else:
+            first, last = match.group("lfirst"), match.group("llast")
+            folded_last = fold(last)
+            if is_french_word(folded_last) or folded_last in _STOP or folded_last in _NAME_STOP:
+                continue
+        folded_first, folded_last = fold(first).lower(), fold(last).lower()
+        if match.group("first") and not is_first_name(folded_first) and is_first_name(folded_last):
+            # "Leroy Sandrine": the surname first, then the first name.
+            folded_first, folded_last = folded_last, folded_first
+        if not is_first_name(folded_first) or folded_last in _NAME_STOP or is_french_word(folded_last.split()[-1]):
+            continue
+        if _NOT_TARGET_BEFORE.search(masked[max(0, match.start() - 40) : match.start()]):
+            continue
+        found.append((match.start(), match.end(), match.group(0)))
+        taken = match.end()
+    return found
+
+
+_WORD_START = re.compile(r"(?<![\w@.'-])\w")
+# Shapes that only logins take: "f.mercier", "mercier-s", "ab12345", "jdupont3" (letters then digits).
+_LOGIN_SHAPE = re.compile(
+    r"(?<![\w@.'/-])([a-z]{1,3}[._-][a-z]{3,20}\d{0,3}|[a-z]{3,20}[._-][a-z]{1,3}\d{0,3}"
+    r"|[a-z]{3,20}\.[a-z]{3,20}\d{0,3}"
+    r"|[a-z]{1,4}\d{4,8}|[a-z]{4,20}\d{1,3})(?![\w@-]|\.\w)"
+)
+_NOT_LOGIN_SHAPE = re.compile(
+    r"^(?:inc|req|ritm|chg|tkt|prb|ref|ticket|win|office|v)\d|\.(?:fr|com|net|org|local|pdf|docx?|xlsx?)$"
+)
+# "lbrun a un message", "kdurand n'arrive plus": a login opening a sentence, before what happens to it.
+_LOGIN_SUBJECT = re.compile(
+    r"(?:^[ \t]*|(?<=[.!?,:;]\s)|(?<=\bbonjour\s)|(?<=\bbjr\s)|(?<=\bet\s))([a-z][a-z0-9._-]{2,30}[a-z0-9])"
+    r"[ \t]+(?:a|est|n'arrive|n'a plus|ne peut|ne parvient|s'est|ne se souvient|ne connait|aussi|egalement)\b",
+    re.MULTILINE,
+)
+
+
+def _fallback_logins(text: str, masked: str) -> list[tuple[int, str]]:
+    """Logins with no cue: shapes only logins take, or a non-word opening a sentence about what happened to it."""
+    found: list[tuple[int, str]] = []
+    for match in _LOGIN_SHAPE.finditer(masked):
+        token = match.group(1)
+        if not _NOT_LOGIN_SHAPE.search(token) and not is_french_word(token) and text[match.start(1)].islower():
+            found.append((match.start(1), token))
+    for match in _LOGIN_SUBJECT.finditer(masked):
+        token = match.group(1)
+        if _valid_token(token, text[match.start(1) : match.end(1)], False) and not is_first_name(token):
+            found.append((match.start(1), token))
+    return found
+
+
 def find_mentions(text: str, folded: str, *, sender: str | None = None) -> Mentions:
     """Extract targets and names from a normalised text; the sender's own address is never a target."""
+    if _shouted(text):
+        text = text.lower()
     masked = mask_greetings(text, folded)
     own = (sender or "").strip().lower()
     targets: list[tuple[int, str]] = []
@@ -276,7 +380,7 @@ def find_mentions(text: str, folded: str, *, sender: str | None = None) -> Menti
     for pattern in (_POUR_LOGIN, _LONE_LOGIN):
         cued += [(m.start(1), m.group(1)) for m in pattern.finditer(masked) if _valid_login(m.group(1), text, m)]
     for group in _LOGIN_BEFORE_STATE.finditer(masked):
-        index = next(i for i in (1, 2, 3) if group.group(i) is not None)
+        index = next(i for i in (1, 2, 3, 4) if group.group(i) is not None)
         at = group.start(index)
         for part in _GROUP_SEP.split(group.group(index)):
             start = masked.index(part, at)
@@ -285,8 +389,14 @@ def find_mentions(text: str, folded: str, *, sender: str | None = None) -> Menti
             at = start + len(part)
     if cued:
         cues.append("identifier after a cue (identifiant, compte, login, débloquer...)")
+    elif not emails:
+        cued = _fallback_logins(text, masked)
+        if cued:
+            cues.append("identifier by its shape (f.mercier, ab12345) or opening a sentence")
     targets += cued
     names = _names(text, masked)
+    known = {frozenset(fold(name).split()) for _, _, name in names}
+    names += [n for n in _gazetteer_names(text, masked) if frozenset(fold(n[2]).split()) not in known]
     lower_names = _lower_case_names(text, masked)
     # The first word of "marie durand" was read as a login by the cue: it is part of the name.
     targets = [t for t in targets if not any(start <= t[0] < end for start, end, _ in lower_names)]
@@ -303,7 +413,7 @@ def find_mentions(text: str, folded: str, *, sender: str | None = None) -> Menti
                 (at + one.start(), at + one.end(), one.group(0))
                 for one in re.finditer(_ONE_NAME, enumeration.group("list"))
             ]
-    names = [n for n in names if not _is_sender(n[2], own)]
+    names = [n for n in names if not _is_sender(n[2], own) and not _signs_off(text, n[0], n[1])]
     for match in _PAREN_TOKEN.finditer(masked):
         before = masked[max(0, match.start() - 90) : match.start() + 1]
         after_name = any(end <= match.start() and not masked[end : match.start()].strip() for _, end, _ in names)
@@ -334,6 +444,19 @@ def find_mentions(text: str, folded: str, *, sender: str | None = None) -> Menti
             )
         ),
     )
+
+
+_SIGN_OFF_BEFORE = re.compile(
+    r"(?:\n|(?:merci|cordialement|cdlt|cdt|bien a (?:vous|toi)|salutations|a bientot|bonne journee"
+    r"|thanks)\b[ \t]*[,.!]?)[ \t]*$"
+)
+
+
+def _signs_off(text: str, start: int, end: int) -> bool:
+    """A name that ends the message after "Merci," or on its own line is the writer's signature."""
+    if start == end or text[end:].strip(" \t\n.!"):
+        return False
+    return bool(_SIGN_OFF_BEFORE.search(fold(text[max(0, start - 40) : start])))
 
 
 def _is_sender(name: str, sender: str) -> bool:

@@ -77,6 +77,8 @@ class IntentModel:
     bias: list[float]
     temperature: float = 1.0
     trained_on: dict[str, Any] = field(default_factory=dict)
+    # The decision head: "auto" (a clear request to automate, as the corpus labels it) against "not_auto".
+    decision: IntentModel | None = None
 
     def logits(self, features: Features) -> list[float]:
         """Raw class scores before the temperature."""
@@ -103,6 +105,7 @@ class IntentModel:
             "buckets": buckets,
             "weights": [[round(w, 4) for w in self.rows[bucket]] for bucket in buckets],
             "trained_on": self.trained_on,
+            **({"decision": self.decision.to_json()} if self.decision is not None else {}),
         }
 
     @classmethod
@@ -121,6 +124,7 @@ class IntentModel:
             bias=[float(b) for b in document["bias"]],
             temperature=float(document["temperature"]),
             trained_on=dict(document.get("trained_on", {})),
+            decision=cls.from_json(document["decision"]) if "decision" in document else None,
         )
 
     def save(self, path: Path) -> None:
@@ -165,6 +169,21 @@ def load_corpus(path: Path) -> list[Example]:
         except (ValueError, KeyError, TypeError) as error:
             raise ValueError(f"{path}:{number}: not a labelled message ({type(error).__name__}: {error})") from None
     return examples
+
+
+AUTO_CLASS, NOT_AUTO_CLASS = "auto", "not_auto"
+
+
+def load_decisions(path: Path) -> list[Example]:
+    """The corpus with each message labelled by its decision: "auto" or "not_auto" (human or ignore)."""
+    decisions = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            record = json.loads(line)
+            decisions[str(record["id"])] = record["label"].get("decision") == "auto"
+    return [
+        Example(e.id, e.subject, e.body, AUTO_CLASS if decisions[e.id] else NOT_AUTO_CLASS) for e in load_corpus(path)
+    ]
 
 
 def _features(example: Example) -> Features:
@@ -282,6 +301,31 @@ def out_of_fold_scores(
     return scores
 
 
+def source_of(example_id: str) -> str:
+    """The source file a corpus id comes from: "train-a-0012" → "train-a", "train-0012" → "train"."""
+    return example_id.rsplit("-", 1)[0]
+
+
+def out_of_source_decision_scores(
+    examples: list[Example], params: Hyperparameters | None = None
+) -> dict[str, float]:
+    """Per message id, the decision head's probability of "auto" from a head trained without the message's
+    source file (its author): the strictest held-out reading the corpus allows. Needs two sources or more."""
+    sources = sorted({source_of(example.id) for example in examples})
+    scores: dict[str, float] = {}
+    if len(sources) < 2:
+        return scores
+    for source in sources:
+        rest = [example for example in examples if source_of(example.id) != source]
+        if len({example.intent for example in rest}) < 2:
+            continue
+        head = train(rest, params)
+        for example in examples:
+            if source_of(example.id) == source:
+                scores[example.id] = head.probabilities(_features(example)).get(AUTO_CLASS, 0.0)
+    return scores
+
+
 @cache
 def _load_cached(path: Path) -> IntentModel:
     return IntentModel.load(path)
@@ -298,10 +342,14 @@ class ModelUnderstander:
     def understand(self, subject: str, body: str, *, sender: str | None = None) -> Understanding:
         """Classify the request; ``scores`` hold the probability of every intent the model knows."""
         text = normalise(subject, body)
-        scores = self.model.probabilities(extract(text))
+        features = extract(text)
+        scores = self.model.probabilities(features)
+        auto = None if self.model.decision is None else self.model.decision.probabilities(features).get(AUTO_CLASS)
         ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
         (intent, confidence), (runner_up, second) = ranked[0], ranked[1]
         reasons = [f"model: {intent} p={confidence:.3f}, next {runner_up} p={second:.3f}"]
+        if auto is not None:
+            reasons.append(f"model decision head: p(auto)={auto:.3f}")
         if text.hidden_text_found:
             reasons.append("hidden characters were removed from the message")
         reasons += [f"removed: {what}" for what in text.removed]
@@ -318,6 +366,7 @@ class ModelUnderstander:
             mentions=tuple(Mention("email" if "@" in value else "login", value) for value in mentions.targets)
             + tuple(Mention("name", name) for name in mentions.names),
             scores=scores,
+            auto_probability=auto,
         )
 
 
@@ -403,6 +452,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     train_cmd.add_argument("--out", type=Path, default=MODEL_FILE)
     train_cmd.add_argument("--epochs", type=int, default=Hyperparameters.epochs)
     train_cmd.add_argument("--seed", type=int, default=Hyperparameters.seed)
+    train_cmd.add_argument("--no-decision", action="store_true", help="skip the auto/not-auto decision head")
     evaluate_cmd = commands.add_parser("evaluate", help="accuracy and per-intent precision/recall on held-out data")
     evaluate_cmd.add_argument("--corpus", type=Path, required=True)
     evaluate_cmd.add_argument("--model", type=Path, default=MODEL_FILE)
@@ -411,7 +461,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "train":
         examples = load_corpus(args.corpus)
         started = time.perf_counter()
-        model = train(examples, Hyperparameters(epochs=args.epochs, seed=args.seed), corpus_name=args.corpus.name)
+        params = Hyperparameters(epochs=args.epochs, seed=args.seed)
+        model = train(examples, params, corpus_name=args.corpus.name)
+        decisions = load_decisions(args.corpus)
+        if not args.no_decision and len({example.intent for example in decisions}) == 2:
+            model.decision = train(decisions, params, corpus_name=args.corpus.name)
         model.save(args.out)
         print(
             f"trained on {len(examples)} messages, {len(model.classes)} intents "

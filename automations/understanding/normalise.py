@@ -7,6 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from automations.understanding.folding import fold, strip_hidden
+from automations.understanding.html import html_to_text
 from automations.understanding.signature import strip_disclaimers, strip_signature
 from automations.understanding.thread import first_message, split_thread
 
@@ -15,8 +16,10 @@ _REPLY_PREFIX = re.compile(r"^(?:re|rep|aw|sv)\b", re.IGNORECASE)
 _FILLER_LINE = re.compile(
     # A greeting line, unless it goes on to say something ("Bonjour, c'est réglé, merci").
     r"^(?:(?:bonjour|bonsoir|hello|salut|hi)\b(?![^.!?]*\b(?:c'est|est|sont|regle|resolu|bon|ok|fonctionne|marche"
-    r"|merci)\b)[^.!?]{0,40}|pour info(?:rmation)?|fyi|voir ci-dessous|cf\.? ci-dessous"
+    r"|merci)\b)[^.!?]{0,40}|pour info(?:rmation)?(?: et (?:action|traitement))?|fyi|voir ci-dessous|cf\.? ci-dessous"
     r"|ci-dessous|(?:je vous|je te|nous vous) (?:transfere|transmets|fais suivre)\b.{0,40}|transfert|pour traitement"
+    r"|(?:je|nous) (?:vous |te )?(?:relaie|relaye|relayons|transfere|transferons|transmets|transmettons|fais suivre"
+    r"|faisons suivre)\b.{0,80}"
     r"|pour action|a traiter|merci)(?:[\s.,:;!]*(?:svp|stp|s'il (?:vous|te) plait|merci))?[\s.,:;!]*$"
 )
 
@@ -47,7 +50,8 @@ _HTML_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
 def _clean(raw: str) -> tuple[str, bool]:
     text, hidden = strip_hidden(raw)
     text, comments = _HTML_COMMENT.subn("", text)
-    return unicodedata.normalize("NFKC", text), hidden or comments > 0
+    text, invisible = html_to_text(text)
+    return unicodedata.normalize("NFKC", text), hidden or comments > 0 or invisible
 
 
 def _clean_subject(subject: str) -> tuple[str, bool]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,6 +19,9 @@ TARGET_PRECISION = 0.995
 FLOOR = 0.3
 # With no calibrated value the model must be this sure: fail towards a person.
 UNCALIBRATED = 0.9
+# The decision head's threshold is the strictest that still keeps this coverage of the "auto" requests of train,
+# scored by heads that never saw the author of the message (leave one source file out).
+AUTO_COVERAGE = 0.9
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,10 @@ class Thresholds:
 
     by_intent: Mapping[str, float]
     target_precision: float = TARGET_PRECISION
+    # Probability the model's decision head must give "auto" (None: the model has no head, or none calibrated).
+    auto: float | None = None
+    # The model's most likely intent must be the rules' intent (a lock/password mix-up is a wrong action).
+    agree: bool = False
 
     def of(self, intent: str) -> float:
         """The threshold of ``intent`` (strict when it was never calibrated)."""
@@ -38,6 +46,8 @@ class Thresholds:
             "floor": FLOOR,
             "calibrated_on": source,
             "thresholds": {intent: round(value, 4) for intent, value in sorted(self.by_intent.items())},
+            **({"auto": round(self.auto, 4)} if self.auto is not None else {}),
+            "model_must_agree": self.agree,
         }
         path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
@@ -50,6 +60,8 @@ class Thresholds:
         return cls(
             {str(k): float(v) for k, v in data["thresholds"].items()},
             float(data.get("target_precision", TARGET_PRECISION)),
+            float(data["auto"]) if data.get("auto") is not None else None,
+            bool(data.get("model_must_agree", False)),
         )
 
 
@@ -62,11 +74,21 @@ def combine(rules: Understanding, model: Understanding | None, thresholds: Thres
     decision = rules.decision
     if rules.decision == AUTO:
         threshold = thresholds.of(rules.intent)
-        if probability >= threshold:
-            reasons.append(f"policy auto: model agrees ({probability:.3f} >= {threshold:.3f})")
-        else:
+        if thresholds.agree and model.intent != rules.intent:
+            decision = HUMAN
+            reasons.append(f"policy human: the model reads {model.intent}, the rules {rules.intent}")
+        elif probability < threshold:
             decision = HUMAN
             reasons.append(f"policy human: model disagrees ({probability:.3f} < {threshold:.3f})")
+        elif thresholds.auto is not None and model.auto_probability is not None and (
+            model.auto_probability < thresholds.auto
+        ):
+            # The decision head learnt the corpus's "human" requests (conditions, other systems...): a second key.
+            decision = HUMAN
+            doubt = f"{model.auto_probability:.3f} < {thresholds.auto:.3f}"
+            reasons.append(f"policy human: model doubts the request is clear ({doubt})")
+        else:
+            reasons.append(f"policy auto: model agrees ({probability:.3f} >= {threshold:.3f})")
     return replace(rules, decision=decision, reasons=tuple(reasons), scores=dict(model.scores))
 
 
@@ -78,6 +100,7 @@ class Observation:
     gold_decision: str
     rules: Understanding
     model_scores: Mapping[str, float]
+    auto_probability: float | None = None
 
 
 def calibrate(observations: Sequence[Observation], target: float = TARGET_PRECISION) -> Thresholds:
@@ -99,6 +122,25 @@ def calibrate(observations: Sequence[Observation], target: float = TARGET_PRECIS
                 break
         by_intent[intent] = max(FLOOR, chosen if chosen is not None else 1.0)
     return Thresholds(by_intent, target)
+
+
+def calibrate_auto(observations: Sequence[Observation], coverage: float = AUTO_COVERAGE) -> float | None:
+    """The highest decision-head threshold keeping ``coverage`` of the gold "auto" messages automated by the rules;
+    None when the rules alone do not reach that coverage or no message has a head score."""
+    gold = sum(o.gold_decision == AUTO for o in observations)
+    kept = sorted(
+        o.auto_probability
+        for o in observations
+        if o.auto_probability is not None
+        and o.rules.decision == AUTO
+        and o.gold_decision == AUTO
+        and o.rules.intent == o.gold_intent
+    )
+    needed = math.ceil(coverage * gold)
+    if not gold or len(kept) < needed or needed == 0:
+        return None
+    # The ``needed`` highest scores pass: the threshold is the lowest of them.
+    return kept[len(kept) - needed]
 
 
 class RulesAndModelUnderstander:
@@ -126,14 +168,20 @@ class RulesAndModelUnderstander:
         return combine(rules, model, self.thresholds)
 
 
-def _observe(corpus: Path) -> list[Observation]:
-    from automations.understanding.model import load_corpus, out_of_fold_scores
+def _observe(corpus: Path, *, intent_scores: bool = True) -> list[Observation]:
+    from automations.understanding.model import (
+        load_corpus,
+        load_decisions,
+        out_of_fold_scores,
+        out_of_source_decision_scores,
+    )
     from automations.understanding.rules import RulesUnderstander
 
     rules = RulesUnderstander()
     # The shipped model has seen these messages and is over-confident on them: thresholds are fitted on the
     # scores of models that did not (5-fold), so they hold on messages nobody has seen.
-    held_out_scores = out_of_fold_scores(load_corpus(corpus))
+    held_out_scores = out_of_fold_scores(load_corpus(corpus)) if intent_scores else {}
+    head_scores = out_of_source_decision_scores(load_decisions(corpus))
     observations = []
     for line in corpus.read_text(encoding="utf-8").splitlines():
         if not line.strip():
@@ -146,7 +194,8 @@ def _observe(corpus: Path) -> list[Observation]:
                 gold_intent=label["intent"],
                 gold_decision=label.get("decision", HUMAN),
                 rules=rules.understand(subject, body, sender=sender),
-                model_scores=held_out_scores[str(record["id"])],
+                model_scores=held_out_scores.get(str(record["id"]), {}),
+                auto_probability=head_scores.get(str(record["id"])),
             )
         )
     return observations
@@ -160,10 +209,23 @@ def main(argv: Sequence[str] | None = None) -> None:
     fit.add_argument("--corpus", type=Path, required=True)
     fit.add_argument("--out", type=Path, default=THRESHOLDS_FILE)
     fit.add_argument("--target", type=float, default=TARGET_PRECISION)
+    fit.add_argument("--coverage", type=float, default=AUTO_COVERAGE, help="coverage the decision head must keep")
+    fit.add_argument(
+        "--keep-intent-thresholds",
+        action="store_true",
+        help="refit only the decision head's threshold (the 5-fold intent scores take long to compute)",
+    )
     args = parser.parse_args(argv)
-    thresholds = calibrate(_observe(args.corpus), args.target)
+    observations = _observe(args.corpus, intent_scores=not args.keep_intent_thresholds)
+    by_intent = (
+        dict(Thresholds.load(args.out).by_intent)
+        if args.keep_intent_thresholds
+        else dict(calibrate(observations, args.target).by_intent)
+    )
+    agree = Thresholds.load(args.out).agree if args.out.exists() else False
+    thresholds = Thresholds(by_intent, args.target, calibrate_auto(observations, args.coverage), agree)
     thresholds.save(args.out, source=args.corpus.name)
-    print(json.dumps(dict(thresholds.by_intent), indent=2))
+    print(json.dumps({**thresholds.by_intent, "auto": thresholds.auto}, indent=2))
 
 
 if __name__ == "__main__":

@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from automations.understanding import AUTOMATABLE, Understanding
+from automations.understanding.ambiguity import unexplained_other_vocabulary
 from automations.understanding.decision import decide
+from automations.understanding.first_names import is_first_name
 from automations.understanding.grammar import (
     ACCESS,
     ACCESS_SYMPTOM,
     CUES,
+    DENIED,
     GUARDS,
     NEGATED,
+    NEGATED_RESET_GUARD,
     RESET,
     UNLOCK,
     Cue,
     Guard,
     Strength,
 )
+from automations.understanding.lexicon import is_french_word
 from automations.understanding.mentions import find_mentions, mask_greetings
 from automations.understanding.normalise import NormalisedText, normalise
 from automations.understanding.topics import (
@@ -57,6 +63,80 @@ _TOPIC_OVER_ACCOUNT = (MFA, MDM)
 _TOPIC_ORDER = (MFA, MDM, APP, HARDWARE, INFO)
 
 
+
+_QUESTION = re.compile(r"[^.!?\n]*\?")
+_STATE_QUESTION = re.compile(r"\b(?:bloqu|verr?ouill|expir|desactiv)\w*")
+_REQUEST_VERB = re.compile(
+    r"\b(?:pouv|pourr|peu[xt]|merci|debloq|deverr|reinit|reset|possible|fai|chang|remet|donn|envoy|renvoy|unlock"
+    r"|regard|lever|liber|supprim|retir|aid|besoin|faudr|faut)\w*"
+)
+# "le mot de passe de sa clé USB", "mot de passe KeePass": whose password it is, said right after the word.
+_PASSWORD_OF = re.compile(
+    r"\b(?:mots? de passe|mdp|password|code secret)[ \t]+(?P<of>(?:de|du|des|d')[ \t]*(?:la[ \t]+|le[ \t]+|les[ \t]+|l'"
+    r"|sa[ \t]+|son[ \t]+|ses[ \t]+|leur[ \t]+|leurs[ \t]+|mon[ \t]+|ma[ \t]+|mes[ \t]+|notre[ \t]+|votre[ \t]+"
+    r"|cette[ \t]+|ce[ \t]+|cet[ \t]+)?)?(?P<word>[\w-]+)"
+)
+# What the session password may be called after "mot de passe (de)": the account itself, the directory, a person.
+_SESSION_WORD_LIST = """
+    session sessions compte comptes windows ad entra azure microsoft office connexion reseau domaine poste
+    postes travail ordinateur ordinateurs pc ordi utilisateur utilisatrice utilisateurs agent agente agents
+    collegue collegues conseiller conseillere conseillers conseilleres stagiaire stagiaires salarie salariee
+    salaries collaborateur collaboratrice apprenti apprentie alternant alternante benevole referent referente
+    responsable personne interesse interessee nouvel nouveau nouvelle nouveaux provisoire temporaire oublie
+    oubliee expire expiree perdu perdue actuel ancien fils fille mari epouse madame monsieur mme mr m
+    identifiant login user equipe directeur directrice assistante assistant secretaire accueil chef cheffe
+    tuteur tutrice jeune plus pas a est et ou qui que car mais pour sur svp stp merci depuis hier ce aujourd
+"""
+_SESSION_WORDS = frozenset(_SESSION_WORD_LIST.split())
+
+
+def _password_of_something_else(text: str, masked: str) -> str | None:
+    """The word naming another thing whose password is meant ("clé", "KeePass", "imprimante"), or None."""
+    for match in _PASSWORD_OF.finditer(masked):
+        word = match.group("word")
+        if word in _OTHER_THINGS:
+            return word
+        original = text[match.start("word") : match.end("word")]
+        following = text[match.end("word") : match.end("word") + 2]
+        # "mot de passe KeePass", "mdp Outlook": a product named right after the word, not a person's name.
+        product = (
+            match.group("of") is None
+            and original[:1].isupper()
+            and word not in _SESSION_WORDS
+            and not is_french_word(word)
+            and not is_first_name(word)
+            and not (following[:1] == " " and following[1:2].isupper())
+        )
+        if product:
+            return word
+    return None
+
+
+# Things with a password of their own that are not the session account (ordinary French words).
+_OTHER_THING_LIST = """
+    cle usb imprimante photocopieuse copieur scanner telephone portable mobile smartphone tablette ipad iphone
+    messagerie boite vocale repondeur wifi box routeur coffre coffre-fort keepass bios disque fichier fichiers
+    document documents pdf archive zip excel word tableur classeur application appli logiciel site portail
+    extranet intranet plateforme outil outils module espace badge carte alarme cadenas visio teams zoom outlook gmail
+    ent caf
+    ameli impots banque
+"""
+_OTHER_THINGS = frozenset(_OTHER_THING_LIST.split())
+_OWN_ACCOUNT = re.compile(
+    r"\b(?:mon compte|ma session|mon mot de passe|mon mdp|mon identifiant|mon login|je suis (?:bloquee?|verrouillee?)"
+    r"|je me suis (?:bloquee?|fait bloquer)|me (?:debloquer|deverrouiller)|j'ai oublie mon|m'en (?:donner|envoyer"
+    r"|attribuer))\b"
+)
+_POINTS_TO_SUBJECT = re.compile(
+    r"\b(?:voir|cf\.?|cf|comme (?:indique |dit )?(?:en|dans l'|dans le)|precise en) ?(?:l'|en |le )?(?:objet|sujet)\b"
+    r"|\bcomme d'(?:hab|habitude)\b|\bcf\.? (?:titre|objet)\b|\b(?:tout|tt) est dans l'objet\b"
+    r"|\b(?:mentionne|indique|precise|cite|rappele|reprise?|visee?|decrite?)e?s? (?:en|dans l'|dans le) (?:objet"
+    r"|sujet|titre)\b"
+    r"|\ben objet\b|\bobjet du (?:mail|message|courriel)\b"
+    r"|^\s*(?:svp|stp|please|pls|merci de (?:faire|traiter)\b.*|asap|urgent)\s*[.!]*\s*(?:merci)?\s*[.!]*\s*$"
+)
+
+
 @dataclass(frozen=True)
 class _Hit:
     cue: Cue
@@ -70,6 +150,8 @@ def _hits(text: NormalisedText, masked: str) -> list[_Hit]:
     for cue in CUES:
         for match in (m for start, end in spans for m in cue.pattern.finditer(masked, start, end)):
             if cue.intent == ACCESS and ACCESS_SYMPTOM.search(masked[max(0, match.start() - 20) : match.start()]):
+                continue
+            if cue.checks_token and is_french_word(match.group(1)):
                 continue
             hits.append(_Hit(cue, match.start() < text.body_start))
     return hits
@@ -91,11 +173,12 @@ def _intents(hits: list[_Hit]) -> dict[str, Strength]:
 def _account_intent(intents: dict[str, Strength]) -> tuple[str, float] | None:
     if not intents:
         return None
+    if (UNLOCK in intents or RESET in intents) and ACCESS in intents:
+        # Rights asked alongside the account (even with both actions): a mixed request, for a person.
+        return None
     if UNLOCK in intents and RESET in intents:
         clear = intents[UNLOCK] is Strength.STRONG or intents[RESET] is Strength.STRONG
         return "unlock_and_reset", _BOTH_CLEAR if clear else _STATE_ONLY
-    if (UNLOCK in intents or RESET in intents) and ACCESS in intents:
-        return None
     ((intent, strength),) = intents.items()
     return intent, {Strength.STRONG: _CLEAR, Strength.STATE: _STATE_ONLY, Strength.HINT: _HINT_ONLY}[strength]
 
@@ -111,12 +194,20 @@ class RulesUnderstander:
         masked = mask_greetings(text.text, text.folded)
         body_part = masked[text.body_start :]
         hits = _hits(text, masked)
+        if text.reply_subject and any(not hit.in_subject for hit in hits):
+            # "RE: déblocage" over "et son mdp aussi": the subject of a reply names the earlier request.
+            hits = [hit for hit in hits if not hit.in_subject]
         intents = _intents(hits)
+        denied_alone = False
         for intent_name, denial in NEGATED.items():
-            if intent_name in intents and len(intents) > 1 and denial.search(masked):
-                # "débloquer, sans le réinitialiser": the denied half is not asked.
-                del intents[intent_name]
-                hits = [hit for hit in hits if hit.cue.intent != intent_name]
+            if intent_name in intents and denial.search(masked):
+                if len(intents) > 1:
+                    # "débloquer, sans le réinitialiser": the denied half is not asked.
+                    del intents[intent_name]
+                    hits = [hit for hit in hits if hit.cue.intent != intent_name]
+                elif DENIED[intent_name].search(masked):
+                    # "il n'a pas oublié son mot de passe" and nothing else asked: unclear what is wanted.
+                    denied_alone = True
         reasons = [f"{hit.cue.intent}: {hit.cue.label}" for hit in hits]
         topics = {}
         for topic in TOPICS:
@@ -124,6 +215,9 @@ class RulesUnderstander:
                 topics[topic.intent] = topic.label
                 reasons.append(f"{topic.intent}: {topic.label}")
         guards = [guard for guard in GUARDS if guard.pattern.search(masked)]
+        if RESET not in intents:
+            # "débloquer j.fournier, ne PAS réinitialiser": the denied reset is not the unlock asked.
+            guards = [guard for guard in guards if guard.name != NEGATED_RESET_GUARD]
         reasons += [
             f"guard {g.name} ({'route to ' + g.route if g.route else 'no automation'}): {g.label}" for g in guards
         ]
@@ -131,15 +225,28 @@ class RulesUnderstander:
         caps = [g.confidence for g in blockers]
 
         body_hits = [hit for hit in hits if not hit.in_subject]
-        thanks_only = bool(intents) and not body_hits and bool(THANKS.search(body_part))
+        # "voir objet, merci de faire vite", "comme d'hab svp": the body points to the request in the subject.
+        points_to_subject = bool(_POINTS_TO_SUBJECT.search(body_part))
+        thanks_only = bool(intents) and not body_hits and not points_to_subject and bool(THANKS.search(body_part))
         thanks_only = thanks_only or (not intents and not topics and bool(THANKS.search(body_part)))
-        if intents and not body_hits:
+        if intents and not body_hits and not (points_to_subject and not text.reply_subject):
             if text.reply_subject:
                 reasons.append("intent only in the subject of a reply: may repeat an earlier request")
                 caps.append(0.6)
             else:
                 reasons.append("intent only in the subject")
                 caps.append(0.8)
+        if any(_STATE_QUESTION.search(q) and not _REQUEST_VERB.search(q) for q in _QUESTION.findall(body_part)):
+            # "le compte de X est-il encore bloqué ?", "X se bloque souvent ?": a question, not a request.
+            reasons.append("a question about an account's state, without a request")
+            caps.append(0.6)
+        elsewhere = _password_of_something_else(text.text, masked)
+        if elsewhere:
+            reasons.append(f"a password of something other than the session account ({elsewhere})")
+            caps.append(0.5)
+        if denied_alone:
+            reasons.append("the only request found is denied in the text")
+            caps.append(0.5)
         if text.hidden_text_found:
             reasons.append("hidden characters were removed from the message")
             caps.append(0.6)
@@ -172,8 +279,22 @@ class RulesUnderstander:
             )
         reasons.append(why)
         if intent in AUTOMATABLE:
+            # The subject of a reply may name the earlier request: only the new text counts then.
+            doubt = unexplained_other_vocabulary(intent, body_part if text.reply_subject else masked)
+            if doubt:
+                reasons.append(f"lock or password unclear: {doubt}")
+                caps.append(0.6)
             confidence = min([confidence, ceiling, *caps])
 
+        if (
+            not text.forwarded
+            and _OWN_ACCOUNT.search(body_part)
+            and mentions.mentions
+            and all(m.kind == "name" for m in mentions.mentions)
+        ):
+            # The guide: one's own account is automated only when its login or address is written.
+            reasons.append("about the writer's own account, named by a name only")
+            caps.append(0.6)
         reasons += [f"target: {cue}" for cue in mentions.cues]
         if not mentions.mentions:
             reasons.append("no account identifier or name found")

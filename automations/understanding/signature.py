@@ -89,7 +89,40 @@ def strip_signature(lines: list[str]) -> tuple[list[str], bool]:
             return lines[:i], True
         if not _is_greeting_only(line):
             has_content_before = True
-    return lines, False
+    return strip_contact_block(lines)
+
+
+# A contact block closes many signatures that have no closing formula: a phone, a web site, a postal code.
+_CONTACT = re.compile(
+    r"(?:\+33|\b0)[1-9](?:[ .-]?\d{2}){4}\b|\bwww\.|https?://|\b\d{5}\s+[A-Za-zÀ-ÿ]|\b(?:tel|tél|t|fax|port|mob)\b\.?\s*:?"
+    r"\s*(?:\+|\d)|\b(?:bp|cs)\s+\d+",
+    re.IGNORECASE,
+)
+_CONTACT_BLOCK_MAX_LINES = 7
+_LIST_ITEM = re.compile(r"^[ \t]*(?:[-*•·>→]|\d{1,2}[.)])[ \t]+")
+
+
+def strip_contact_block(lines: list[str]) -> tuple[list[str], bool]:
+    """Cut a trailing signature without closing formula: up to 7 short lines, one of them a phone, site or
+    address, none of them a request; something must remain above it."""
+    end = len(lines)
+    while end and not lines[end - 1].strip():
+        end -= 1
+    start = end
+    while start > 0 and end - start < _CONTACT_BLOCK_MAX_LINES:
+        line = lines[start - 1]
+        if not line.strip():
+            break
+        if len(line.strip()) > _SIGNATURE_MAX_CHARS or _REQUEST_WORDS.search(fold(line)) or "?" in line:
+            break
+        if _LIST_ITEM.match(line) or "@" in line:
+            break  # "- jdupont", "- a.b@c.fr": a list of the people concerned, not a signature
+        start -= 1
+    block = [line for line in lines[start:end] if line.strip()]
+    above = [line for line in lines[:start] if line.strip()]
+    if len(block) < 2 or not above or not any(_CONTACT.search(line) for line in block):
+        return lines, False
+    return lines[:start], True
 
 
 _GREETING_ONLY = re.compile(r"^(?:bonjour|bonsoir|hello|salut|coucou|hi|madame|monsieur|cher|chere)\b[^.!?]{0,40}$")

@@ -13,7 +13,7 @@ _FULL_NAME = re.compile(rf"(?:{_NAME})(?:[ \t]+(?:{_NAME})){{1,2}}(?![\w'])")
 _LOGIN = re.compile(r"[a-z][a-z0-9]*(?:[._-][a-z0-9]+)*\d*|\d{4,8}")
 _EMAIL = re.compile(r"[a-z0-9][a-z0-9._%+'-]*@(?:[a-z0-9-]+\.)+[a-z]{2,24}")
 _BULLET = re.compile(r"^[ \t]*(?:[-*•·>]|\d{1,2}[.)])[ \t]+")
-_LEAD_LOGIN = re.compile(r"([a-z][a-z0-9._-]*[a-z0-9])[ \t]*(?::|-|–|—|\()[ \t]*\S")
+_LEAD_LOGIN = re.compile(r"([a-z][a-z0-9._-]*[a-z0-9])(?:[ \t]+(?:-|–|—)|[ \t]*(?::|\(|–|—))[ \t]*\S")
 _UNBULLETED = re.compile(
     rf"^[ \t]*(?=(?:{_NAME})(?:[ \t]+(?:{_NAME})){{1,2}}[ \t]*[-–—:(][ \t]*[a-z][a-z0-9._-]*[a-z0-9]\)?[ \t]*$)"
 )
@@ -130,10 +130,29 @@ def _bullets(lines: list[tuple[int, str]], found: Listed) -> None:
                 found.logins.append((item_at + sep.end(), login.lower()))
 
 
+_LIST_LINE = re.compile(
+    r"^[ \t]*[a-z][a-z0-9._-]*[a-z0-9](?:[ \t]*(?:[,;/|]|\bet\b)[ \t]*[a-z][a-z0-9._-]*[a-z0-9])+[ \t.]*$"
+)
+_LIST_SEP = re.compile(r"[ \t]*(?:[,;/|]|\bet\b)[ \t]*")
+
+
+def _login_lines(lines: list[tuple[int, str]], found: Listed) -> None:
+    """A line that is only logins separated by ";", "," or "/", at least one shaped like a login (digit, dot)."""
+    for at, line in lines:
+        if not _LIST_LINE.match(line):
+            continue
+        tokens = [t.strip(" \t.") for t in _LIST_SEP.split(line.strip())]
+        if any(is_french_word(t) for t in tokens) or not any(re.search(r"\d|[._-]", t) for t in tokens):
+            continue
+        for token in tokens:
+            found.logins.append((at + line.find(token), token))
+
+
 def listed_people(text: str, folded: str) -> Listed:
     """People in tables (a header row names the columns) and in bulleted lists starting with "Prénom Nom"."""
     found = Listed()
     lines = _offsets(text)
     _table(lines, folded, found)
     _bullets(lines, found)
+    _login_lines(lines, found)
     return found

@@ -70,3 +70,4 @@ def first_message(history: tuple[str, ...]) -> list[str]:
             break
         start += 1
     return list(split_thread(lines[start:]).new)
+

@@ -45,7 +45,11 @@ TOPICS: tuple[Topic, ...] = (
         r"|codes? (?:de verification|de validation|de securite|sms|par sms|a 6 chiffres|d'authentification)"
         r"|(?:recoi[st]|recevons|recu|arrive)\s+(?:plus|pas|aucun)\s+(?:\w+\s+){0,2}?(?:code|sms|notification)"
         r"|notification (?:de connexion|d'approbation|authenticator)|approuver la (?:connexion|demande|notification)"
-        r"|methodes? d'authentification|facteur d'authentification)",
+        r"|methodes? d'authentification|facteur d'authentification|(?:validation|verification"
+        r"|authentification) en (?:deux|2)"
+        r" etapes|informations? de securite|infos? de securite|methodes? de (?:connexion|verification|securite)"
+        r"|plus d'informations (?:sont )?requises|sms de (?:validation|verification|connexion)|numero de verification"
+        r"|re-?enregistr\w* (?:sa|son|ses|la|le|les) (?:methode|telephone|appareil|double|mfa|authentif\w*))",
     ),
     _topic(
         MDM,
@@ -87,7 +91,7 @@ TOPICS: tuple[Topic, ...] = (
 
 AUTO_REPLY_SUBJECT = re.compile(
     r"^(?:(?:re|tr|fw)\s*:\s*)?(?:absence|absente?\b|reponse automatique|automatic reply|auto(?:matic)?[- ]?reply"
-    r"|autoreply|out of (?:the )?office|message d'absence|en conges?\b|hors du bureau|indisponible)"
+    r"|autoreply|lu\s*:|read\s*:|out of (?:the )?office|message d'absence|en conges?\b|hors du bureau|indisponible)"
 )
 AUTO_REPLY_BODY = re.compile(
     r"\bje (?:suis|serai) (?:actuellement |absente? |en conges? |en formation |en deplacement )*(?:absente?"
@@ -95,7 +99,11 @@ AUTO_REPLY_BODY = re.compile(
     r"|\bactuellement absente?\b|\bje serai de retour\b|\bde retour (?:le|au bureau|lundi|mardi|mercredi|jeudi"
     r"|vendredi)\b|\bpendant mon absence\b|\bje n'aurai pas acces a (?:mes|ma|mon) (?:mails|messagerie|courriel)"
     r"|\bout of (?:the )?office\b|\bce message est (?:une reponse|genere) automatique"
+    r"|\bvotre message\b[^\n]{0,200}?\ba ete lu\b"
     r"|\breponse automatique\b|\bje prendrai connaissance de votre (?:message|mail|courriel)"
+    r"|\bvotre (?:demande|ticket|incident|requete|signalement)\b[^.\n]{0,80}\b(?:a bien ete|a ete"
+    r"|est) (?:enregistre|cree"
+    r"|pris en compte|prise en compte|cloture|resolu|traite|transmis)e?"
 )
 PHISHING = re.compile(
     r"\bcliquez (?:ici|sur (?:ce|le) lien|sur le bouton)|\bclick here\b"

@@ -24,10 +24,12 @@ from connectors.errors import (
     TransientError,
 )
 from connectors.health import Finding
+from connectors.mailbox import InboundMessage
 from connectors.resilience import RetryPolicy
 from connectors.servicenow import doctor as checks
 from connectors.servicenow.claims import Leases, claim_note
 from connectors.servicenow.client import DEFAULT_POLICY, SYSTEM, ServiceNowClient, literal
+from connectors.servicenow.emails import EMAIL_FIELDS, EMAIL_TABLE, RECEIVED, inbound_message
 from connectors.servicenow.queue import QUEUE_FIELDS, InMemorySeenTickets, SeenTickets, queue_query
 from connectors.tickets import Claim, Closure, NewIncident, QueueBatch, QueuedTicket, TicketChange, TicketRef
 
@@ -225,6 +227,13 @@ class ServiceNowTickets:
         if not dry_run:
             self._tag(ticket, name, check_first=True)
         return change
+
+    def inbound_email(self, ticket: TicketRef) -> InboundMessage | None:
+        """The e-mail an inbound e-mail action created ``ticket`` from (the first ``sys_email`` received for it), with
+        its raw headers, or None when there is none (the ticket did not come from an e-mail, or it was purged)."""
+        query = f"instance={literal(ticket.sys_id)}^type={RECEIVED}^ORDERBYsys_created_on"
+        row = self._first(EMAIL_TABLE, query, EMAIL_FIELDS, "inbound_email")
+        return inbound_message(row) if row is not None else None
 
     def count(self, table: str, query: str = "", group_by: str | None = None) -> int | dict[str, int]:
         """Records matching ``query`` through the Aggregate API: a number, or counts by ``group_by`` value."""
@@ -499,13 +508,21 @@ class ServiceNowTickets:
         self._insert("m2m_kb_task", {"kb_knowledge": article_id, "task": ticket.sys_id}, existing)
 
     def _tag(self, ticket: TicketRef, name: str, *, check_first: bool) -> None:
+        # Find-then-create races when workers (processes, hosts) close tickets at once: each may find no label
+        # and create one. A lock cannot span workers, so everyone converges instead: the label used is always the
+        # *oldest* of that name (creation time, then sys_id), read again after creating one. Whatever the
+        # interleaving, the workers tag with the same label; a duplicate left behind carries nothing and is
+        # harmless (the reports read every label of the name: servicenow.stats).
+        oldest = f"name={literal(name)}^ORDERBYsys_created_on^ORDERBYsys_id"
+
         def find_label() -> str | None:
-            found = self._first("label", f"name={literal(name)}", ["name"], "find_label")
+            found = self._first("label", oldest, ["name"], "find_label")
             return found["sys_id"] if found else None
 
         label_id = self._lookups.get("label", name, find_label)
         if label_id is None:
-            label_id = self._insert("label", {"name": name, "viewable_by": TAG_VISIBLE_TO_EVERYONE}, find_label)
+            created = self._insert("label", {"name": name, "viewable_by": TAG_VISIBLE_TO_EVERYONE}, find_label)
+            label_id = find_label() or created
             self._lookups.put("label", name, label_id)
         query = f"label={label_id}^table=incident^table_key={ticket.sys_id}"
 

@@ -285,6 +285,26 @@ class EntraStore:
         with self._lock:
             return list(self._state["revocations"].get(self._required(key)["id"], []))
 
+    def set_sspr_registered(self, key: str, registered: bool) -> None:
+        """Mark the user registered (or not) for self-service password reset, as the registration report shows."""
+        with self._lock:
+            self._state.setdefault("sspr", {})[self._required(key)["id"]] = registered
+            self._save()
+
+    def registration_details(self, key: str) -> JsonObject | None:
+        """The user's row of the authentication methods registration report, or None when there is no such user."""
+        with self._lock:
+            user = self._find(key)
+            if user is None:
+                return None
+            registered = bool(self._state.get("sspr", {}).get(user["id"], False))
+            methods = [m.get("@odata.type", "").rsplit(".", 1)[-1] for m in self._state["methods"].get(user["id"], [])]
+            return {"id": user["id"], "userPrincipalName": user["userPrincipalName"],
+                    "userDisplayName": user["displayName"], "userType": "member", "isAdmin": False,
+                    "isSsprRegistered": registered, "isSsprEnabled": registered, "isSsprCapable": registered,
+                    "isMfaRegistered": len(methods) > 1, "isMfaCapable": len(methods) > 1,
+                    "isPasswordlessCapable": False, "methodsRegistered": methods}
+
     # ----- groups and roles ----------------------------------------------------------------------
 
     def groups(self) -> list[JsonObject]:

@@ -329,6 +329,13 @@ class MailboxStore:
         }
         if cc:
             defaults["Cc"] = ", ".join(cc)
+        # Exchange's internetMessageHeaders show the MIME structure: attachments make the message
+        # multipart/mixed (X-MS-Has-Attach: yes), inline-only parts (an image in the body) multipart/related.
+        if attachments:
+            attached = any(not f.is_inline for f in attachments)
+            boundary = f"_000_{new_id[-16:]}_"
+            defaults["Content-Type"] = f'multipart/{"mixed" if attached else "related"}; boundary="{boundary}"'
+            defaults["X-MS-Has-Attach"] = "yes" if attached else ""
         header_list += [{"name": k, "value": v} for k, v in defaults.items() if k.lower() not in present]
         message: Message = {"internetMessageHeaders": header_list}
         internet_id = header_value(message, "Message-ID") or defaults["Message-ID"]

@@ -50,6 +50,8 @@ FILTER_STARTSWITH = ("displayName", "mail", "userPrincipalName", "givenName", "s
 FILTER_ANY = ("otherMails",)
 
 # Application permissions accepted per route: the least-privileged first, then those that include it.
+# The registration report (who registered for SSPR/MFA) needs the audit log permission.
+READ_REPORTS = ("AuditLog.Read.All",)
 READ_USERS = ("User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All")
 WRITE_PASSWORD_PROFILE = ("User-PasswordProfile.ReadWrite.All",)  # User.ReadWrite.All alone is refused by Entra
 ENABLE_DISABLE = ("User.EnableDisableAccount.All", "User.ReadWrite.All", "Directory.ReadWrite.All")
@@ -322,6 +324,8 @@ class DirectoryRoutes:
             Route(roles + "/roleAssignments", self.role_assignments, methods=["GET"]),
             Route(roles + "/roleEligibilitySchedules", self.role_eligibility_schedules, methods=["GET"]),
             Route(roles + "/roleEligibilityScheduleInstances", self.role_eligibility_instances, methods=["GET"]),
+            Route("/v1.0/reports/authenticationMethods/userRegistrationDetails/{user}", self.registration_details,
+                  methods=["GET"]),
         ]
 
     def _context(self, request: Request, fragment: str) -> str:
@@ -335,6 +339,16 @@ class DirectoryRoutes:
                              f"Resource '{key}' does not exist or one of its queried reference-property objects "
                              "are not present.")
         return user
+
+    async def registration_details(self, request: Request) -> Response:
+        """One user's row of the authentication methods registration report (SSPR and MFA registration)."""
+        require_permission(request, *READ_REPORTS)
+        key = str(request.path_params["user"])
+        details = self.store.registration_details(key)
+        if details is None:
+            raise GraphError(404, "Request_ResourceNotFound", f"Resource '{key}' does not exist.")
+        context = self._context(request, "reports/authenticationMethods/userRegistrationDetails/$entity")
+        return JSONResponse({"@odata.context": context, **details})
 
     # ----- users -------------------------------------------------------------------------------------
 

@@ -64,6 +64,8 @@ TABLE_ACLS: dict[str, TableAcl] = {
     "sc_task": _acl(_ITIL, _ITIL),
     "m2m_kb_task": _acl(_ITIL, _ITIL),
     "sys_journal_field": _acl(_ITIL, _ITIL),
+    # Agents read the e-mails of the tasks they work; only the instance (its inbound actions) writes them.
+    "sys_email": _acl(_ITIL, _ADMIN_ONLY),
     "sys_user": _acl(_EVERYONE, _ADMIN_ONLY),
     "sys_user_group": _acl(_EVERYONE, _ADMIN_ONLY),
     "sys_user_grmember": _acl(_EVERYONE, _ADMIN_ONLY),

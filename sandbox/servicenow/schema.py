@@ -267,5 +267,25 @@ TABLES: dict[str, TableSchema] = {
             "sys_journal_field",
             {"element": _STRING, "element_id": _STRING, "name": _STRING, "value": _STRING},
         ),
+        # E-mails the instance received or sent; an inbound e-mail action links the one that created a record by
+        # ``instance`` (the record's sys_id) and ``target_table``; ``headers`` is the raw header block.
+        _table(
+            "sys_email",
+            {
+                "type": _STRING,  # received, received-ignored, sent, send-ready…
+                "instance": _STRING,
+                "target_table": _STRING,
+                "headers": _STRING,
+                "subject": _STRING,
+                "body": _STRING,
+                "body_text": _STRING,
+                "user": _STRING,  # the sender as the From header gave it
+                "user_id": _USER,  # the sys_user the inbound action impersonated (the sender's match)
+                "recipients": _STRING,
+                "message_id": _STRING,
+                "content_type": _STRING,
+            },
+            display_field="subject",
+        ),
     )
 }

@@ -1,20 +1,16 @@
 """The audit chain on a real PostgreSQL: concurrent workers serialise on the head row, tampering is detected.
 
-Uses the machine's PostgreSQL (127.0.0.1:5432, database ``test``, user postgres, trust auth, or
-``SESAME_TEST_POSTGRES_URL``), each test in a schema of its own dropped afterwards; skipped when unreachable.
+Runs on the test session's private PostgreSQL cluster (tests/fixtures/postgres.py), each test in a new database
+dropped afterwards; without PostgreSQL installed the tests fail with the reason, they are never skipped.
 """
 
 from __future__ import annotations
 
-import os
 import threading
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import text
 
 from automations.audit import AuditKey, verify
 from automations.audit_archive import purge_older_than
@@ -23,27 +19,12 @@ from automations.request import Request
 
 pytestmark = pytest.mark.integration
 
-BASE_URL = os.environ.get("SESAME_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 KEY = AuditKey("p" * 32 + "-postgres-audit-test")
 
 
 @pytest.fixture
-def pg_url() -> Iterator[str]:
-    pytest.importorskip("psycopg", reason="the PostgreSQL driver is not installed (pip install 'psycopg[binary]')")
-    admin = create_engine(BASE_URL)
-    schema = f"sesame_audit_{uuid.uuid4().hex[:10]}"
-    try:
-        with admin.begin() as connection:
-            connection.execute(text(f"CREATE SCHEMA {schema}"))
-    except OperationalError as error:
-        admin.dispose()
-        pytest.skip(f"PostgreSQL not reachable at {BASE_URL}: {type(error.orig).__name__}")
-    try:
-        yield f"{BASE_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+def pg_url(postgres_url: str) -> str:
+    return postgres_url
 
 
 def finish(ledger: Ledger, n: int) -> None:

@@ -477,7 +477,8 @@ def test_delta_state_in_a_file_resumes_after_a_restart(graph: GraphSandbox, addr
     with graph.mailbox(address, state=state) as mailbox:
         assert mailbox.list_unread() == [first, second]
         mailbox.mark_read(first)
-    saved = json.loads(json.loads((tmp_path / "delta.json").read_text())[address])
+        key = mailbox.state_key
+    saved = json.loads(json.loads((tmp_path / "delta.json").read_text())[key])
     assert "$deltatoken=" in saved["delta_link"] and list(saved["pending"]) == [second]
     third = graph.mail.add_message(address, from_address="late@partner.test", subject="Later",
                                    received_at=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5))
@@ -496,14 +497,29 @@ def test_delta_state_in_redis_and_an_expired_delta_link_starts_over(graph: Graph
     [message_id] = deliver(graph, address, 1)
     with graph.mailbox(address, state=state) as mailbox:
         assert mailbox.list_unread() == [message_id]
-    document = json.loads(state.load(address) or "{}")
+        key = mailbox.state_key
+    document = json.loads(state.load(key) or "{}")
     document["delta_link"] = document["delta_link"].split("$deltatoken=")[0] + "$deltatoken=expired"
-    state.save(address, json.dumps(document))
+    state.save(key, json.dumps(document))
 
     with graph.mailbox(address, state=state) as restarted:
         assert restarted.list_unread() == [message_id]  # refused token: a full round rebuilt the pending set
-    assert "expired" not in (state.load(address) or "")
+    assert "expired" not in (state.load(key) or "")
     client.close()
+
+
+def test_delta_state_of_another_graph_endpoint_is_never_replayed(graph: GraphSandbox, address: str,
+                                                                 tmp_path: Path) -> None:
+    # A state saved for the same mailbox address on another instance (another sandbox, a re-pointed config):
+    # its delta link points elsewhere and its pending ids are not this instance's.
+    state = FileDeltaState(tmp_path / "delta.json")
+    elsewhere = {"delta_link": "https://127.0.0.1:9/v1.0/users/x/mailFolders/inbox/messages/delta?$deltatoken=old",
+                 "pending": {"AAMk-elsewhere": ["2026-01-01T00:00:00Z", "<old@else.test>", []]}, "seen": []}
+    state.save(address, json.dumps(elsewhere))
+    [message_id] = deliver(graph, address, 1)
+    with graph.mailbox(address, state=state) as mailbox:
+        assert mailbox.state_key != address and graph.url in mailbox.state_key
+        assert mailbox.list_unread() == [message_id]
 
 
 def test_get_fetches_the_authentication_results_header(graph: GraphSandbox, address: str,

@@ -80,7 +80,7 @@ def test_partner_unlock_email_handled_end_to_end(
         [sys.executable, "-m", "workers.cli", "run", "--config", str(config_path), "--until-idle", "--timeout", "120"],
         cwd=REPO, env=fleet_env(config_path), capture_output=True, text=True, timeout=180,
     )
-    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.returncode == 0, run.stderr[-12000:]
     summary = json.loads(run.stdout)
     assert (summary["requests_seen"], summary["automated"], summary["handed_to_humans"]) == (3, 1, 2)
     assert summary["reasons"] == {"unknown_sender": 1, "privileged_account": 1}

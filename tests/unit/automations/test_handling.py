@@ -38,7 +38,7 @@ def world(tmp_path: Path) -> dict[str, object]:
     directory = FakeDirectory([
         account("jdupont"), account("nroux", CAP_OU), account("boss", groups=frozenset({"Domain Admins"})),
         account("oldadmin", admin_count=1), account("gone", enabled=False), account("free", locked=False),
-        account("claire", mail=CORRESPONDENT),
+        account("cfabre", mail=CORRESPONDENT),
     ])
     tickets = FakeTickets()
     ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
@@ -95,7 +95,7 @@ def test_registered_correspondent_gets_account_unlocked_and_ticket_closed(world:
         ("Merci de débloquer le compte gone", CORRESPONDENT, "account_disabled"),
         ("Merci de débloquer le compte free", CORRESPONDENT, "account_not_locked"),
         ("Merci de débloquer le compte inconnu", CORRESPONDENT, "account_not_found"),
-        ("Merci de débloquer le compte claire", CORRESPONDENT, "target_is_correspondent"),
+        ("Merci de débloquer le compte cfabre", CORRESPONDENT, "target_is_correspondent"),
         ("Merci de débloquer les comptes jdupont et nroux", CORRESPONDENT, "several_targets"),
         ("Pouvez-vous donner à Amélie un accès en écriture au dossier partagé Orientation ?", CORRESPONDENT,
          "intent_not_automated"),
@@ -146,7 +146,8 @@ def test_an_auto_reply_header_overrules_the_text(world: dict[str, object]) -> No
                       subject="Compte bloqué", text="Merci de débloquer le compte jdupont",
                       headers=(("Auto-Submitted", "auto-replied"),), source_id="m2")
     outcome = handle(world, request)
-    assert outcome.decision == HANDED_OVER and outcome.intent == "auto_reply"  # type: ignore[attr-defined]
+    assert outcome.decision == "ignored" and outcome.reason == "ignored_by_playbook"  # type: ignore[attr-defined]
+    assert outcome.intent == "auto_reply"  # type: ignore[attr-defined]
     assert world["directory"].writes == []  # type: ignore[attr-defined]
 
 

@@ -335,7 +335,9 @@ def test_the_shipped_playbook_checks_everything_before_the_reset(playbook: Playb
     actions = [step.action for step in playbook.steps]
     reset = actions.index("directory.reset_password")
     assert actions.index("delivery.require_mobile_on_file") < reset
-    assert actions.index("policy.require_no_exclusions") < reset
+    # Guards run before any step, so every policy check precedes the reset.
+    assert [guard.check for guard in playbook.guards] == [
+        "policy.require_in_partner_scope", "policy.require_not_correspondent", "policy.require_no_exclusions"]
     assert actions[reset:] == [
         "directory.reset_password",
         "directory.verify_must_change",

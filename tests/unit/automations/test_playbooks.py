@@ -17,7 +17,14 @@ def test_shipped_playbooks_load_and_cover_unlock() -> None:
     unlock = playbooks["unlock"]
     assert unlock.id == "account_unlock" and unlock.mode == "live"
     assert unlock.label.startswith(f"account_unlock@{unlock.version}#") and len(unlock.content_hash) == 64
-    assert [s.action for s in unlock.steps][-2:] == ["directory.unlock", "directory.verify_unlocked"]
+    assert [s.action for s in unlock.steps] == ["directory.unlock", "directory.verify_unlocked"]
+    assert unlock.target == "account" and [g.id for g in unlock.guards][-2:] == ["locked", "no_spray"]
+    # One live playbook per intent; the alternatives shipped switched off are not loaded.
+    assert {intent: p.id for intent, p in playbooks.items()} == {
+        "unlock": "account_unlock", "reset_password": "password_reset", "access_request": "out_of_scope",
+        "app_incident": "out_of_scope", "thanks_or_closure": "thanks_or_closure", "auto_reply": "auto_reply",
+        "mfa": "human_handover", "hardware": "human_handover", "unlock_and_reset": "human_handover",
+    }
 
 
 def _write(tmp_path: Path, text: str) -> Path:

@@ -166,10 +166,13 @@ def test_no_dev_body_is_a_near_duplicate_of_a_train_body(corpus: dict[str, list[
     assert _near_duplicates(corpus["dev"], corpus["train"]) == []
 
 
-def test_the_held_out_test_split_is_valid_and_unseen(corpus: dict[str, list[dict[str, Any]]]) -> None:
-    held_out = [json.loads(line) for line in (CORPUS / "test.jsonl").read_text(encoding="utf-8").splitlines() if line]
+@pytest.mark.parametrize("split", ["test", "test2"])
+def test_the_held_out_test_splits_are_valid_and_unseen(corpus: dict[str, list[dict[str, Any]]], split: str) -> None:
+    held_out = [
+        json.loads(line) for line in (CORPUS / f"{split}.jsonl").read_text(encoding="utf-8").splitlines() if line
+    ]
     ids = [r["id"] for r in held_out]
-    assert len(ids) == len(set(ids)) and all(i.startswith("test-") for i in ids)
+    assert len(ids) == len(set(ids)) and all(i.startswith(f"{split}-") for i in ids)
     for record in held_out:
         text = f"{record['subject']}\n{record['body']}"
         assert all(t["value"] in text for t in record["label"]["targets"]), record["id"]

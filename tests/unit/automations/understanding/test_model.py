@@ -189,3 +189,32 @@ def test_the_shipped_model_is_small_registered_and_never_saw_the_dev_split() -> 
     dev = REPO / "corpus" / "dev.jsonl"
     if dev.exists():
         assert not trained & {example.fingerprint for example in load_corpus(dev)}
+
+
+# --- the decision head ---------------------------------------------------------------------------------------
+
+
+def test_the_decision_head_is_saved_with_the_model_and_scores_auto(small: IntentModel, tmp_path: Path) -> None:
+    rows = [(("auto" if intent in {"unlock", "reset_password"} else "not_auto"), s, b) for intent, s, b in TRAIN]
+    model = IntentModel.from_json(small.to_json())
+    model.decision = train(examples(rows, "train"), Hyperparameters(min_documents=1))
+    path = tmp_path / "with-head.json"
+    model.save(path)
+    loaded = IntentModel.load(path)
+    assert loaded.decision is not None and loaded.decision.classes == ("auto", "not_auto")
+    reading = ModelUnderstander(loaded).understand("compte bloqué", "merci de débloquer le compte ef24680")
+    other = ModelUnderstander(loaded).understand("Réunion", "la réunion de planning est décalée à jeudi")
+    assert reading.auto_probability is not None and other.auto_probability is not None
+    assert reading.auto_probability > other.auto_probability
+    assert ModelUnderstander(small).understand("x", "débloquer ab12345").auto_probability is None
+
+
+def test_out_of_source_scores_never_use_the_message_author() -> None:
+    from automations.understanding.model import out_of_source_decision_scores, source_of
+
+    assert (source_of("train-a-0012"), source_of("train-0012")) == ("train-a", "train")
+    rows = [(("auto" if intent == "unlock" else "not_auto"), s, b) for intent, s, b in TRAIN]
+    mixed = examples(rows[::2], "train") + examples(rows[1::2], "train-a")
+    scores = out_of_source_decision_scores(mixed, Hyperparameters(min_documents=1))
+    assert set(scores) == {example.id for example in mixed}
+    assert out_of_source_decision_scores(examples(rows, "train")) == {}  # one source: nothing held out

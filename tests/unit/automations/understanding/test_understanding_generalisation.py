@@ -95,7 +95,10 @@ CASES = [
         ("pgirard2",),
     ),
     ("forward-with-guard", FORWARD + "Bonjour,\nne pas débloquer pgirard2 avant lundi", "unlock", "human", None),
+    # A forwarded request about its own author names no account: the guide automates one's own account only when
+    # its login or address is written in the request.
     ("forward-no-target", FORWARD + "Bonjour,\nmon compte est bloqué, merci", "unlock", "human", ()),
+    ("own-account-no-target", "Bonjour,\nmon compte est bloqué, merci", "unlock", "human", ()),
 ]
 
 

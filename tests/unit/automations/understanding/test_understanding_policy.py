@@ -15,6 +15,7 @@ from automations.understanding.policy import (
     RulesAndModelUnderstander,
     Thresholds,
     calibrate,
+    calibrate_auto,
     combine,
 )
 from automations.understanding.rules import RulesUnderstander
@@ -126,3 +127,61 @@ def test_headers_overrule_the_text() -> None:
         RulesUnderstander(), "compte bloqué", "Merci de débloquer jdupont", headers={"Auto-Submitted": "auto-replied"}
     )
     assert (result.intent, result.decision) == ("auto_reply", "ignore")
+
+
+# --- the decision head: a second key learnt from the corpus's "human" requests ---------------------------
+
+
+def head(p_auto: float) -> Understanding:
+    return Understanding("unlock", 0.9, (), (), ("model",), scores={"unlock": 0.9}, auto_probability=p_auto)
+
+
+def test_the_decision_head_vetoes_below_its_threshold() -> None:
+    thresholds = Thresholds({"unlock": 0.6}, auto=0.4)
+    assert combine(reading("unlock", "auto"), head(0.39), thresholds).decision == "human"
+    assert combine(reading("unlock", "auto"), head(0.4), thresholds).decision == "auto"
+    # No head threshold (or a model without a head): only the intent agreement counts.
+    assert combine(reading("unlock", "auto"), head(0.01), Thresholds({"unlock": 0.6})).decision == "auto"
+
+
+def test_the_head_threshold_keeps_the_asked_coverage() -> None:
+    def seen(gold_decision: str, rules_decision: str, p_auto: float) -> Observation:
+        return Observation("unlock", gold_decision, reading("unlock", rules_decision), {}, p_auto)
+
+    observations = [
+        seen("auto", "auto", 0.9),
+        seen("auto", "auto", 0.7),
+        seen("auto", "auto", 0.5),
+        seen("auto", "auto", 0.2),
+        seen("auto", "human", 0.95),  # missed by the rules: the head cannot bring it back
+        seen("human", "auto", 0.6),  # a wrong auto of the rules: does not count as coverage
+    ]
+    assert calibrate_auto(observations, coverage=0.6) == 0.5  # 3 of the 5 gold "auto" must stay
+    assert calibrate_auto(observations, coverage=0.9) is None  # the rules alone keep only 4 of 5
+
+
+def test_thresholds_keep_the_head_threshold(tmp_path: Path) -> None:
+    path = tmp_path / "thresholds.json"
+    Thresholds({"unlock": 0.42}, auto=0.31).save(path)
+    assert Thresholds.load(path).auto == 0.31
+
+
+def test_the_model_must_read_the_same_intent_when_asked() -> None:
+    # p(unlock) clears its threshold, but the model's top reading is a reset: a lock/password mix-up is possible.
+    model = reading("unlock_and_reset", "human", {"unlock_and_reset": 0.5, "unlock": 0.45, "other": 0.05})
+    lenient = Thresholds({"unlock": 0.3})
+    strict = Thresholds({"unlock": 0.3}, agree=True)
+    assert combine(reading("unlock", "auto"), model, lenient).decision == "auto"
+    result = combine(reading("unlock", "auto"), model, strict)
+    assert result.decision == "human"
+    assert any("the model reads unlock_and_reset" in r for r in result.reasons)
+    agreeing = reading("unlock", "human", {"unlock": 0.7, "unlock_and_reset": 0.3})
+    assert combine(reading("unlock", "auto"), agreeing, strict).decision == "auto"
+
+
+def test_thresholds_keep_the_agreement_rule(tmp_path: Path) -> None:
+    path = tmp_path / "thresholds.json"
+    Thresholds({"unlock": 0.42}, auto=0.31, agree=True).save(path)
+    assert Thresholds.load(path).agree is True
+    Thresholds({"unlock": 0.42}).save(path)
+    assert Thresholds.load(path).agree is False

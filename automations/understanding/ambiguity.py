@@ -1,0 +1,63 @@
+"""Lock or password? A wrong choice between unlock, reset_password and unlock_and_reset is a wrong action on an
+account, and it was the commonest wrong ``auto`` on authors the rules had never seen: the text spoke of both the
+lock and the password, and the grammar recognised only one of them. So a text that names the other vocabulary in a
+sentence the grammar cannot explain goes to a person.
+
+Explained, and so not ambiguous: for an unlock, a password mentioned as the cause of the lock (typed wrong, the old
+one, several attempts, after the change campaign), as known or kept ("elle connaît son mot de passe"), or as not to
+be reset; for a reset, a lock that is denied ("son compte n'est pas verrouillé").
+"""
+
+from __future__ import annotations
+
+import re
+
+from automations.understanding.grammar import NEGATED, RESET, UNLOCK
+
+_PASSWORD = re.compile(r"\b(?:mots? de passe|mot-de-passe|mdp|password|pwd|passwd)\b")
+_LOCK = re.compile(r"\b(?:de-?)?(?:bloq|bloc|blok|verr?ouil|lock|deverr|unlock)\w*")
+# A sentence: what the explanation must share with the mention.
+# "compte pas bloqué", "n'est pas verrouillé": a lock that is denied.
+_LOCK_DENIED = re.compile(r"\b(?:pas|non|jamais|plus)\s+(?:\w+\s+)?(?:bloque|verr?ouill)\w*")
+# "elle le connaît", "il connaît son mot de passe" (not "personne ne le connaît").
+_PASSWORD_KNOWN = re.compile(
+    r"(?<!ne )(?<!n')\b(?:le|la|l')\s*conna[i]t\b|(?<!ne )(?<!n')\bconnai\w*\s+(?:bien\s+)?(?:son|leur|sa)\s+"
+    r"(?:mot de passe|mdp)\b"
+)
+_SENTENCE = re.compile(r"[^.;!?\n]+")
+_PASSWORD_EXPLAINED = re.compile(
+    r"\b(?:tap|saisi|tromp|erron|mauvais|faux|fausse|ancien|essai|tentative|erreur|plusieurs fois|trop de)\w*"
+    r"|(?<!ne )(?<!n')\b(?:connai|conserv|garde|retrouv|dispos)\w*"
+    r"|\b(?:a|ont|avons|ai)\s+(?:toujours\s+|bien\s+|tous\s+|encore\s+)?(?:son|leur|leurs|mon|sa)\s+"
+    r"(?:mot de passe|mdp)"
+    r"|\b(?:je l'ai|il l'a|elle l'a|ils l'ont|elles l'ont)\b(?!\s+(?:\w+\s+)?(?:oubli|perdu|change|modifi))"
+    r"|\brat\w*"
+    # "le mdp de dupont-j est bloqué": the password named as what is locked, i.e. the account lock.
+    r"|\b(?:mots? de passe|mdp|password)\s+(?:[\w'-]+\s+){0,4}?(?:est |sont |a ete |s'est )?(?:bloque|verr?ouill)\w*"
+    r"|\b(?:bon|correct|meme) (?:mot de passe|mdp)\b|\bcorrect\b"
+    r"|\ba bien (?:son|leur|sa)\b"
+    r"|\b(?:apres|depuis|suite a)\s+(?:le |la |un |une |son |sa |leur )?(?:changement|campagne|renouvellement"
+    r"|modification)"
+    r"|\b(?:depuis|apres|quand|lorsqu'?)\s*(?:que\s+|qu')?(?:j'ai|il a|elle a|on a|avoir|ils ont|elles ont)\s+"
+    r"(?:change|modifie|renouvele)"
+)
+
+
+def _sentences_with(pattern: re.Pattern[str], text: str) -> list[str]:
+    return [s.group(0) for s in _SENTENCE.finditer(text) if pattern.search(s.group(0))]
+
+
+def unexplained_other_vocabulary(intent: str, text: str) -> str | None:
+    """For an unlock, a password sentence the grammar cannot explain; for a reset, a lock sentence it cannot
+    explain (``text`` is the folded, greeting-masked new text). None when there is none."""
+    if intent == UNLOCK:
+        for sentence in _sentences_with(_PASSWORD, text):
+            if not (_PASSWORD_EXPLAINED.search(sentence) or NEGATED[RESET].search(sentence)):
+                return "a password is mentioned but no reset was recognised"
+    elif intent == RESET:
+        if _PASSWORD_KNOWN.search(text):
+            return "the password is known: a change the person can make, or not a reset"
+        for sentence in _sentences_with(_LOCK, text):
+            if not (NEGATED[UNLOCK].search(sentence) or _LOCK_DENIED.search(sentence)):
+                return "a lock is mentioned but no unlock was recognised"
+    return None

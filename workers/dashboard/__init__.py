@@ -1,0 +1,1 @@
+"""The managers' dashboard (`sesame dashboard`): figures from the ledger, each linked to its tickets."""
