@@ -166,7 +166,7 @@ def test_no_dev_body_is_a_near_duplicate_of_a_train_body(corpus: dict[str, list[
     assert _near_duplicates(corpus["dev"], corpus["train"]) == []
 
 
-@pytest.mark.parametrize("split", ["test", "test2"])
+@pytest.mark.parametrize("split", ["test", "test2", "test3"])
 def test_the_held_out_test_splits_are_valid_and_unseen(corpus: dict[str, list[dict[str, Any]]], split: str) -> None:
     held_out = [
         json.loads(line) for line in (CORPUS / f"{split}.jsonl").read_text(encoding="utf-8").splitlines() if line
