@@ -155,14 +155,9 @@ def _yesterday() -> date:
     return datetime.now(PARIS).date() - timedelta(days=1)
 
 
-def _require_config(config_path: Path | None) -> Path:
+def _settings(config_path: Path | None) -> Settings:
     if config_path is None:
         raise click.UsageError("this needs the deployment's configuration: --config FILE or SESAME_CONFIG")
-    return config_path
-
-
-def _settings(config_path: Path | None) -> Settings:
-    config_path = _require_config(config_path)
     try:
         return load_settings(config_path)
     except ConfigError as error:
@@ -278,13 +273,12 @@ def export_command(day: datetime | None, fmt: ExportFormat, directory: Path, con
 def flash_command(day: datetime | None, stuck_after: int, denominator: str, config_path: Path | None,
                   as_json: bool) -> None:
     """The daily flash: volumes, automated rate, and anomalies (rate drop, hand-over reason spike, stuck requests)."""
-    if denominator == "servicenow":
-        _require_config(config_path)  # before reading anything: the count comes from ServiceNow
     the_day = day.date() if day else _yesterday()
     start, _ = utc_bounds(the_day - timedelta(days=BASELINE_DAYS), the_day)
-    facts = _facts(_ledger_url(config_path), start)
-    now = datetime.now(UTC).replace(tzinfo=None)
+    # The denominator first: a missing configuration is reported before any ledger is read.
     with _denominator(denominator, config_path) as count:
+        facts = _facts(_ledger_url(config_path), start)
+        now = datetime.now(UTC).replace(tzinfo=None)
         flash = compute_flash(facts, the_day, now, denominator=count,
                               thresholds=FlashThresholds(stuck_after=timedelta(minutes=stuck_after)))
     click.echo(json.dumps(flash.as_dict(), ensure_ascii=False, indent=2) if as_json else format_flash(flash))
@@ -304,14 +298,12 @@ def monthly_command(month: str, unit_price: Decimal | None, denominator: str, co
         period = parse_month(month)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="'--month'") from None
-    if denominator == "servicenow":
-        _require_config(config_path)
     contract = load_contract(config_path)
     first = period.first
     if contract.anniversary is not None and contract.anniversary <= period.last:
         first = min(first, contract_year(contract.anniversary, period.last).first)
-    facts = _facts(_ledger_url(config_path), utc_bounds(first, first)[0])
     with _denominator(denominator, config_path) as count:
+        facts = _facts(_ledger_url(config_path), utc_bounds(first, first)[0])
         result = monthly_report(facts, period, denominator=count, contract_start=contract.anniversary,
                                 unit_price=unit_price if unit_price is not None else contract.unit_price,
                                 bands=contract_bands(contract))
