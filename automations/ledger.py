@@ -249,9 +249,10 @@ def _sqlite_pragmas(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(connection: Any, _record: Any) -> None:
         cursor = connection.cursor()
-        # WAL lets the pollers read while a worker writes; the busy timeout absorbs short write contention.
-        cursor.execute("PRAGMA journal_mode=WAL")
+        # The busy timeout first: switching to WAL takes a lock too, and workers starting together must wait for
+        # it, not fail with "database is locked". WAL lets the pollers read while a worker writes.
         cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
 
