@@ -31,7 +31,7 @@ _PASSWORD_EXPLAINED = re.compile(
     r"|\b(?:a|ont|avons|ai)\s+(?:toujours\s+|bien\s+|tous\s+|encore\s+)?(?:son|leur|leurs|mon|sa)\s+"
     r"(?:mot de passe|mdp)"
     r"|\b(?:je l'ai|il l'a|elle l'a|ils l'ont|elles l'ont)\b(?!\s+(?:\w+\s+)?(?:oubli|perdu|change|modifi))"
-    r"|\brat\w*"
+    r"|\brat\w*|\bconnu\w*|\bincorrect\w*|\bse souvien\w*\s+(?:bien|tres bien|parfaitement)\b"
     # "le mdp de dupont-j est bloqué": the password named as what is locked, i.e. the account lock.
     r"|\b(?:mots? de passe|mdp|password)\s+(?:[\w'-]+\s+){0,4}?(?:est |sont |a ete |s'est )?(?:bloque|verr?ouill)\w*"
     r"|\b(?:bon|correct|meme) (?:mot de passe|mdp)\b|\bcorrect\b"

@@ -15,16 +15,25 @@ ACCESS = "access_request"
 _PASSWORD = r"(?:mots? de passe|mot-de-passe|mdp|password|pwd)"
 _GAP = r"(?:\W+\w+){0,5}?\W+"
 _SHORT_GAP = r"(?:\W+\w+){0,3}?\W+"
-UNLOCK_VERB = r"de-?(?:bloqu|bloc|blok|bolqu|blqu|bloq)\w*|deve?r{1,2}o?u?il{1,2}\w*|unlock\w*"
+UNLOCK_VERB = r"des[ -]bloquer\b|de-?(?:bloqu|bloc|blok|bolqu|blqu|bloq)\w*|deve?r{1,2}o?u?il{1,2}\w*|unlock\w*"
 RESET_VERB = r"re-?initiali[sz]\w*|reinit\w*|reset\w*|remet+re a zero|remis a zero|raz"
 _LOCKED = r"(?:bloque|bloke|verr?ouill?e|locked)(?:e|s|es)?\b"
 # Products whose passwords are not the directory's session password (the corpus guide: "other" or an application).
 _OTHER_PRODUCTS = (
-    r"messagerie|boite (?:mail|aux lettres|de messagerie)|webmail|teams|wi-?fi|portail\w*|extranet|intranet"
+    # The Office/Microsoft sign-in portal is the directory account itself, not another system.
+    r"messagerie|boite (?:mail|aux lettres|de messagerie)|webmail|teams|wi-?fi|extranet|intranet"
+    r"|portail\w*\b(?!\s+(?:office|microsoft|m365|o365))"
     r"|telephone|portable|mobile|badge|carte\s+(?:agent|professionnelle|d'acces|bancaire)|photocopieu\w+"
     r"|applis?|applications?|logiciels?|plateformes?|site\s+(?:de|du|des|internet|web)|gmail|yahoo|hotmail"
     r"|france ?travail|pole ?emploi|ameli|impots|zoom|skype|visio\w*|tablette|ipad|iphone|espaces?\s+(?:\w+\s+)?"
     r"(?:partenaires?|pro\w*|personnel|client|france travail|candidat|employeur|emploi)"
+)
+
+
+# "je ne sais pas si c'est la bonne adresse": unsure of the desk written to, not of the request.
+_WRONG_DESK = (
+    r"(?:la bonne (?:adresse|personne|boite|equipe)|le bon (?:service|interlocuteur|contact|endroit|support)"
+    r"|au bon (?:endroit|service)|a la bonne (?:adresse|personne))"
 )
 
 
@@ -82,7 +91,7 @@ CUES: tuple[Cue, ...] = (
         UNLOCK,
         Strength.STATE,
         "account described as locked",
-        rf"\b(?:comptes?|comtpes?|cptes?|cpts?|sessions?|sesions?|acces|utilisat\w*|user|login|identifiant"
+        rf"\b(?:comptes?|comtpes?|cptes?|cpts?|sessions?|sesions?|acces|utilisat\w*|user|login|identifiant|account"
         rf"|{_PASSWORD}){_GAP}{_LOCKED}",
     ),
     _cue(
@@ -101,6 +110,13 @@ CUES: tuple[Cue, ...] = (
         r"|toujours)[ \t]+)*(?:bloquee?s?|verr?ouillee?s?|locked(?: out)?|lock)\b(?![ \t]+(?:dehors|devant|dans|sur"
         r"|a l'exterieur|au|par|en))",
         checks_token=True,
+    ),
+    _cue(
+        UNLOCK,
+        Strength.STATE,
+        "still or simply locked (toujours bloqué, « Bloqué. »)",
+        # A follow-up ("toujours bloqué depuis hier") or a one-word state opening a sentence or in brackets.
+        rf"\b(?:toujours|encore|tjrs|tjs)\s+(?:re)?{_LOCKED}|(?m:^)[ \t]*{_LOCKED}|[.!?(:][ \t]*{_LOCKED}",
     ),
     _cue(
         UNLOCK,
@@ -190,7 +206,15 @@ CUES: tuple[Cue, ...] = (
         "new password asked (nouveau mdp)",
         rf"\b(?:nouveau|nouvel|nouvelle|new)\s+{_PASSWORD}\b",
     ),
-    _cue(RESET, Strength.STRONG, "reset asked", rf"\b(?:{RESET_VERB})\b"),
+    _cue(
+        RESET,
+        Strength.STRONG,
+        "renewal of someone's password (au renouvellement de son mot de passe)",
+        rf"\b(?:renouvellement|reinitialisation|regeneration)\s+(?:de\s+|du\s+)?(?:son|sa|leur|leurs|ses|mon|ma|mes)\s+"
+        rf"{_PASSWORD}",
+    ),
+    # "réinitialiser la session" is a manager's word for an unlock, not a reset.
+    _cue(RESET, Strength.STRONG, "reset asked", rf"\b(?:{RESET_VERB})\b(?!\s+(?:la|sa|leur|ma|les|ses)\s+sessions?)"),
     _cue(ACCESS, Strength.STRONG, "access asked (accès à)", r"\bacces\s+(?:a|au|aux|en|sur|pour)\b"),
     _cue(
         ACCESS,
@@ -226,7 +250,9 @@ NEGATED = {
         rf"|(?<!ne )(?<!n')\bconnai\w+\s+(?:bien\s+)?son\s+{_PASSWORD}"
         rf"|\bne\s+touch\w*\s+(?:pas|surtout pas|jamais)\s+(?:a|au)\s+(?:son|sa|leur|ses|le)\s+{_PASSWORD}"
         r"|\b(?:pas besoin|plus besoin|pas la peine|inutile) de (?:le |la |les |l'|lui )?"
-        r"(?:reinitialis|chang|modifi)\w*"
+        r"(?:reinitialis|reinit|reset|chang|modifi)\w*"
+        r"|\b(?:a|ont|avait|aurait)\s+(?:finalement\s+|bien\s+)?retrouve\s+(?:son|sa|leur|leurs|ses)\s+"
+        r"(?:mot de passe|mdp)"
         rf"|\bpas\s+(?:de|d')\s*(?:{RESET_VERB}|changement|nouveau\s+(?:mdp|mot de passe))"
         r"|\b(?:n'a|n'ont|n'avait)\s+(?:pas|jamais)\s+(?:\w+\s+)?(?:oublie|perdu)\b"
         r"|\b(?:il|elle|ils|elles|on)\s+(?:a|ont|avait)\s+(?:pas|jamais)\s+(?:\w+\s+)?(?:oublie|perdu)\b"
@@ -245,6 +271,7 @@ DENIED = {
     RESET: re.compile(
         r"\b(?:n'a|n'ont|n'avait)\s+(?:pas|jamais)\s+(?:\w+\s+)?(?:oublie|perdu)\b"
         r"|\b(?:il|elle|ils|elles|on)\s+(?:a|ont|avait)\s+(?:pas|jamais)\s+(?:\w+\s+)?(?:oublie|perdu)\b"
+        r"|\b(?:a|ont|avait)\s+(?:finalement\s+|bien\s+)?retrouve\s+(?:son|sa|leur|leurs|ses)\s+(?:mot de passe|mdp)"
     ),
     UNLOCK: re.compile(r"\b(?:n'est|ne sont|n'etait|n'etaient)\s+(?:pas|plus)\s+(?:\w+\s+)?(?:bloque|verr?ouill)\w*"),
 }
@@ -274,7 +301,7 @@ GUARDS: tuple[Guard, ...] = (
         r"|\bn'est plus\s+(?:bloque|verr)|\bregularis\w*|\bprobleme\s+(?:regle|resolu)"
         r"|\b(?:a|ai|avons|ont)\s+(?:pu|reussi a)\s+(?:se|me|nous)\s+(?:re)?connecter"
         r"|\bvous pouvez\s+(?:cloturer|fermer|clore|classer)|\bdeja\s+(?:ete\s+)?(?:debloque|fait|traite)"
-        r"|\b(?:a|ai|avons|ont) retrouve (?:son|mon|ses|mes|leur)\s+(?:mot de passe|mdp|acces)"
+        r"|\b(?:a|ai|avons|ont) retrouve (?:son|mon|ses|mes|leur)\s+acces"
         r"|\bfausse alerte\b|\bau temps pour moi\b|\bbien recu\b"
         r"|\b(?:mot de passe|mdp|compte|acces|session|tout)(?:\s+(?!ne\b|n'|pas\b|plus\b)\w+){0,2}\s+"
         r"(?:re)?(?:fonctionne|marche)\b(?!\s+(?:pas|plus))",
@@ -298,8 +325,8 @@ GUARDS: tuple[Guard, ...] = (
         rf"(?:son|sa|leur|ses|le)\s+{_PASSWORD})|fai\w*|trait\w*)"
         rf"|\b(?:ne|n')\s*rien\s+(?:{RESET_VERB}|chang\w*|modifi\w*)"
         r"|\b(?:inutile|pas besoin|plus besoin|pas la peine|plus la peine|pas necessaire|plus necessaire)\b"
-        r"(?!\s+d'autre)(?!\s+(?:de|d')\s*(?:le\s+|la\s+|les\s+|l'|lui\s+|leur\s+)?(?:chang|re-?init|reset|modifi"
-        r"|refaire|redonn)\w*)"
+        r"(?!\s+d'autre)(?!\s+(?:de|d')\s*(?:le\s+|la\s+|les\s+|l'|lui\s+|leur\s+|me\s+|m'|nous\s+)?(?:chang"
+        r"|re-?init|reset|modifi|refaire|redonn|rappel|recontact|appel|telephon|repond)\w*)"
         r"|\bannul\w*\s+(?:ma\s+|la\s+|notre\s+|cette\s+|mon\s+|sa\s+)?(?:demande|ticket)"
         r"|\b(?:annul(?:e|ez|er)|laisse[zr]? tomber|oubliez? ma demande|ne (?:tenez|tiens) pas compte"
         r"|non,? attend\w*)\b"
@@ -322,12 +349,15 @@ GUARDS: tuple[Guard, ...] = (
         r"\bcomment\s+(?:faire|fait-on|fait on|puis-je|puis je|pouvons|peut-on|peut on|on\s+(?:fait|peut)"
         r"|je\s+(?:peux|dois|fais)|debloq|deverr|reinitialis|changer|modifier|proceder|\w+-t-on|\w+-je|\w+-nous"
         r"|(?:un|une|les|nos|mes)\s+(?:agents?|utilisateurs?|collegues?|salaries?)\s+(?:peu\w+|doi\w+))"
-        r"|\b(?:quelle est la|la|une) (?:procedure|demarche|marche a suivre)\b|\bprocedure pour\b"
+        r"|\b(?:quelle est la|la|une) (?:procedure|demarche|marche a suivre)\b(?!\s+habituelle)|\bprocedure pour\b"
+        r"|\bquel(?:le)?s? (?:est|sont) (?:le|la|les) (?:seuils?|regles?|politique|durees?|delais?|nombre|longueur"
+        r"|criteres?|conditions?)\b|\bhow (?:often|long|many)\b"
         r"|\b(?:puis-je|pouvons-nous|peut-on)\s+(?:\w+\s+){0,2}?(?:debloq|deverr|reinitialis|reset)"
         r"|\bque (?:dois|doit|faut|devons)[- ]?(?:je|il|on|nous)?\s*(?:vous\s+)?(?:faire|transmettre|envoyer|fournir)\b"
         r"|\bqu'est-ce que je dois faire\b"
         r"|\b(?:moi|eux|elle|lui)-memes?\b[^.!\n]*\?|\bhow (?:do|can|to)\b|\bsoi-meme\b|\bquand on\b"
-        r"|\bqui (?:peut|pourrait|doit|dois-je|faut-il|contacter)\b|\ba qui (?:m'adresser|s'adresser|dois-je"
+        r"|\bqui (?:peut|pourrait|doit|dois-je|faut-il|contacter)\b(?=[^.!\n]*\?)"
+        r"|\ba qui (?:m'adresser|s'adresser|dois-je"
         r"|faut-il)\b",
         confidence=0.8,
     ),
@@ -392,14 +422,17 @@ GUARDS: tuple[Guard, ...] = (
         r"|\bpas avant\b|\ba partir (?:du|de demain|de lundi|de mardi|de mercredi|de jeudi|de vendredi|de la semaine)"
         r"|\b(?:attend\w*|patient\w*)\s+(?:son|sa|leur|le|la|mon|ma)\s+(?:retour|validation|accord|feu vert|arrivee)"
         r"|\b(?:apres|sous reserve de|avec) (?:la |sa |son |leur )?(?:validation|accord) (?:de|du|d')"
-        r"|\bune fois (?:que|qu'|son|sa|le|la)\b|\bje ne sais (?:pas|plus) (?:si|quel|quelle|lequel)"
+        r"|\bune fois (?:que|qu'|son|sa|le|la)\b"
+        rf"|\bje ne sais (?:pas|plus) (?:si|quel|quelle|lequel)(?!\s+c'est\s+{_WRONG_DESK})"
+        r"|\b(?:aura|auront) besoin\b|\bpeut-etre que\b"
         r"|\bpas (?:sur|sure|certaine?) (?:que|qu'|de|du|d')|\bsauf (?:si|contre-ordre|avis contraire)"
         r"|\bdes (?:son|sa|leur) (?:retour|arrivee)\b|\ben prevision\b|\bsi c'est le cas\b|\ble cas echeant\b"
         r"|\ba (?:son|sa|leur) retour (?:le|lundi|mardi|mercredi|jeudi|vendredi)\b"
         r"|\bva (?:surement |sans doute |probablement |certainement )?(?:avoir|etre|se (?:bloquer|retrouver))\b"
         r"|\b(?:pour|a|d'ici) (?:cette|la) date\b|\bpour le \d{1,2}\b|\b(?:revient|rentre|reprend|arrive|arrivera"
         r"|reviendra)"
-        r"\s+(?:le|lundi|mardi|mercredi|jeudi|vendredi|la semaine|en|dans)\b|\bpeut-etre (?:bloque|verr)\w*"
+        r"\s+(?:le|lundi|mardi|mercredi|jeudi|vendredi|la semaine|en|dans)\b"
+        r"(?!\s+(?:bon |mauvais |nouveau )?(?:mot de passe|mdp|code))|\bpeut-etre (?:bloque|verr)\w*"
         r"|\bverifi\w*\s*\?",
         confidence=0.5,
     ),
@@ -415,7 +448,8 @@ GUARDS: tuple[Guard, ...] = (
         r"|\bque nous (?:lui |leur )?avons (?:deja )?(?:communique|transmis|donne)"
         rf"|\b(?:remett|remet|remis|redonn|reprend|retabli)\w*\s+(?:\w+\s+){{0,2}}?(?:le meme|son ancien|l'ancien"
         rf"|leur ancien|le precedent|son precedent)\s+{_PASSWORD}"
-        r"|\b[a-z]{4,}\d{2,4}[!@#$%*?&]",
+        r"|\b[a-z]{4,}\d{2,4}[!@#$%*?&]"
+        rf"|\b[a-z]*\d[^\s,.;!?]*\s+comme\s+(?:nouveau\s+)?{_PASSWORD}",
         confidence=0.5,
     ),
     _guard(
@@ -447,7 +481,9 @@ GUARDS: tuple[Guard, ...] = (
         r"|\bau passage\b|\bpendant que (?:j'y suis|vous y etes|tu y es)\b|\bet aussi\b|\bautre chose\s*:"
         r"|\b(?:a|ai|ont|avons|aurait|aurais)\s+(?:aussi|egalement|en plus)\s+(?:un|une|des)\s+"
         r"(?:souci|probleme|pb|question|demande|bug|panne|soucis|problemes)\b"
-        r"|\b(?:aussi|egalement|en meme temps),?\s+(?:pourriez|pouvez|pourrais|peux|merci de|il faudrait)\b",
+        r"|(?:(?m:^)|[.!?][ \t]+)[ \t]*(?:aussi|egalement|en meme temps),?\s+(?:pourriez|pouvez|pourrais|peux|merci de"
+        r"|il faudrait)\b"
+        r"|\b(?:pourriez|pouvez|pourrais|peux)[- ](?:vous|tu)\s+(?:aussi|egalement|en meme temps|en plus)\b",
         confidence=0.5,
     ),
     _guard(
@@ -469,7 +505,9 @@ GUARDS: tuple[Guard, ...] = (
         None,
         "names an administrator, service or generic account",
         r"\b(?:adm|admin|root|svc|srv)[-_.][a-z0-9]+|\b(?:root|admin|adm\d+)\b"
-        r"|\b(?:administrateur|administrator|domain admins?|admin du domaine|compte de service|krbtgt)\b",
+        # "Contactez votre administrateur" quotes the lock screen; it names nobody.
+        r"|(?<!votre )(?<!contactez l')(?<!contacter l')(?<!your )"
+        r"\b(?:administrateur|administrator|domain admins?|admin du domaine|compte de service|krbtgt)\b",
         confidence=0.6,
     ),
     _guard(
@@ -526,7 +564,9 @@ GUARDS: tuple[Guard, ...] = (
         None,
         "the writer hesitates between actions or asks what to do (faut-il… ou plutôt…, je ne sais pas si)",
         r"\bou plutot\b|\bou bien (?:faut-il|doit-on|dois-je)\b|\b(?:faut-il|doit-on|dois-je|devons-nous|vaut-il mieux"
-        r"|vaudrait-il mieux)\b|\bje ne sais pas (?:ce qui|ce qu'il|s'il|si|quoi)\b|\bqu'est-ce qu'il (?:faut|vaut)\b",
+        r"|vaudrait-il mieux)\b"
+        rf"|\bje ne sais pas (?:ce qui|ce qu'il|s'il|si|quoi)\b(?!\s+c'est\s+{_WRONG_DESK})"
+        r"|\bqu'est-ce qu'il (?:faut|vaut)\b",
         confidence=0.6,
     ),
     _guard(
@@ -537,6 +577,7 @@ GUARDS: tuple[Guard, ...] = (
         r"|mes\s+)?(?:equipes?|services?|agences?"
         r"|structures?|antennes?|personnel|monde|site|pole|bureau|agents|collegues|conseillers|salaries"
         r"|utilisateurs|comptes|postes|membres)\b"
+        r"(?!\s+(?:du\s+|de\s+l'|de\s+la\s+)?(?:support|informatique|hotline|assistance|helpdesk|service desk|dsi)\b)"
         r"|\b(?:[6-9]|\d{2,}|six|sept|huit|neuf|dix|onze|douze|treize|quatorze|quinze|seize|vingt|trente|cinquante"
         r"|cent)\s+(?:personnes|agents|comptes|collegues|utilisateurs|salaries|conseill\w+|stagiaires|postes"
         r"|sessions|membres)\b|\b(?:dizaine|douzaine|quinzaine|vingtaine|trentaine|centaine)\b"
@@ -569,6 +610,8 @@ GUARDS: tuple[Guard, ...] = (
         r"|\b(?:adresse|boite|mail|messagerie|courriel|e-mail)s? (?:mail |e-mail |electronique )?(?:perso\w*"
         r"|privee?s?)\b"
         r"|\b(?:portable|mobile|telephone) (?:perso\w*|prive)\b"
+        r"|\bsur (?:cette|ma|la) boite(?:-ci)?\b|\bne (?:le|la|les) (?:lui|leur) (?:communiqu|donn|transmet|envoy)\w*"
+        r"|\b(?:envoy|transmet|communiqu|donn)\w*-le\s+(?:uniquement|seulement|plutot)?\s*a\b"
         r"|\b(?:envoy|transmet|communiqu|donn)\w*\s+(?:\w+\s+){0,3}?(?:a|au|aux)\s+(?:sa|son|leur|notre|ma|mon|la"
         r"|le)\s+"
         r"(?:responsable|manager|chef|cheffe|directeur|directrice|collegue|assistante?|secretaire|tuteur|tutrice)\b",
@@ -583,6 +626,7 @@ GUARDS: tuple[Guard, ...] = (
         r"|\bpas (?:le )?temps (?:pour|de) (?:les |la |faire les |vos |ces |des )?(?:verifications?|controles?"
         r"|procedure)"
         r"|\b(?:le |la |notre |mon |ma )?(?:directeur|directrice|dg|president\w*|prefet|ministre)\b[^.\n]{0,30}"
+        r"(?<!la )(?<!sa )(?<!une )(?<!ma )(?<!cette )(?<!de )(?<!votre )(?<!notre )"
         r"\b(?:demande|exige|attend|veut|insiste|ordonne)\w*"
         r"|\bsans (?:\w+ )?(?:rappel|controle|verification|validation|contre-appel)s?\b|\bni (?:rappel|controle"
         r"|verification)s?\b"
@@ -609,11 +653,25 @@ GUARDS: tuple[Guard, ...] = (
         r"\b(?:comptes?|sessions?|acces|identifiants?)\s+(?:\w+\s+){0,4}?(?:a ete |est |sont |ont ete |a |ont )?"
         r"(?:desactive|supprime|archive|cloture|suspendu|ferme)e?s?\b"
         r"(?!\s+ou\s+(?:bloque|verr))"
-        r"|(?<!du )(?<!de )\b(?:comptes?|sessions?)\s+(?:\w+\s+){0,3}?(?:a |est |sont |ont )?expiree?s?\b"
+        r"|(?<!du )(?<!de )\bcomptes?\s+(?:\w+\s+){0,3}?(?:a |est |sont |ont )?expiree?s?\b"
         r"|\bparti(?:e|s|es)?\s+(?:a la|en)\s+retraite\b|\ba quitte (?:la structure|l'agence|le service|ses fonctions"
         r"|nos effectifs|l'entreprise|la mission locale)\b|\b(?:son|sa|leur) rempla\w+\s+(?:l'|le |la |puisse|pourra)"
-        r"|\b(?:fin|issue|terme) (?:de |du )(?:son |leur |sa )?(?:contrat|cdd|mission|stage)\b|\breactiv\w*"
+        r"|\b(?:fin|issue|terme) (?:de |du )(?:son |leur |sa )?(?:contrat|cdd|mission|stage)\b"
+        r"|\breactiv\w*\b(?!\s+(?:de\s+)?(?:la |sa |leur |ma |les |ses )?sessions?\b)"
         r"|\b(?:reprise|retour|embauche|reintegr\w*) (?:en|de|sous) (?:cdd|cdi|contrat)\b",
+        confidence=0.5,
+    ),
+    _guard(
+        "lockout_source",
+        None,
+        "recurring lock-outs or their source asked (se reverrouille en boucle, d'où viennent les tentatives)",
+        r"\bd'ou (?:vien\w*|provien\w*)\b|\b(?:la |l')?(?:source|origine|cause)s? (?:du |des |de ce |de ces |de la )"
+        r"(?:lockout|blocage|verrouillage|tentative)s?\b"
+        r"|\bquel(?:le)?s? (?:appareil|poste|service|equipement|machine)s? (?:\w+ )?"
+        r"(?:envoi|provoqu|bloqu|verrouill)\w*"
+        r"|\b(?:en boucle|a repetition)\b"
+        r"|\bse (?:re)?(?:bloqu|verrouill)\w* (?:toutes les|sans arret|regulierement|sans cesse|tout le temps)\b"
+        r"|\bse rebloqu\w*|\bse reverrouill\w*",
         confidence=0.5,
     ),
     _guard(
@@ -624,7 +682,12 @@ GUARDS: tuple[Guard, ...] = (
         rf"|notre |leur )?"
         r"(?:dossiers?|fichiers?|documents?|cartes?|badges?|telephones?|portables?|tablettes?|imprimantes?|portes?"
         r"|lignes?|commandes?|paiements?|factures?|domaines?|adresses? ip|ip|ports?|sites?|pages?|virements?"
-        r"|cheques?|fiches?|formulaires?|agendas?|plannings?|rendez-vous|creneaux?|salles?)\b"
+        r"|cheques?|fiches?|formulaires?|agendas?|plannings?|rendez-vous|creneaux?|salles?|scanners?|chariots?"
+        r"|ecrans?|claviers?)\b"
+        r"|\b(?:pc|ordinateur|ordi|ecran|imprimante|scanner|clavier|souris|copieur)\s+(?:\w+\s+)?"
+        r"(?:est |reste |semble )?"
+        r"(?:completement\s+|totalement\s+)?(?:bloque|fige|verr?ouill)\w*(?!\s+(?:sur|a)\s+(?:l'ecran|la page) de"
+        r" (?:connexion|verrouillage))"
         r"|\b(?:dossiers?|fichiers?|documents?|cartes?|badges?|domaines?|lignes?|fiches?|formulaires?|agendas?"
         r"|plannings?"
         r"|virements?|paiements?)\s+(?:\w+\s+){0,4}?(?:est |sont |a ete |ont ete |reste |restent )?(?:toujours "

@@ -75,6 +75,7 @@ _STOP_WORDS = """
     jours heures suis question deblocage reinitialisation test essai voici cas soucis souci bon regle ok fait
     resolu good reparti nos vos conseilleres conseillers personnes apprentis apprenties stagiaires collegues
     salaries salariees agentes collaborateurs collaboratrices
+    needed required locked unlock reset room screen meeting help hello hi lockout lock verrou
 """
 _STOP = frozenset(_STOP_WORDS.split())
 _INTENT_WORD = re.compile(r"^(?:de-?)?bloq|verr?ouill|^deve?r{1,2}o?u?il|^reinit|^reset|ment$|-meme$|-memes$")
@@ -341,11 +342,14 @@ _LOGIN_SHAPE = re.compile(
 )
 _NOT_LOGIN_SHAPE = re.compile(
     r"^(?:inc|req|ritm|chg|tkt|prb|ref|ticket|win|office|v)\d|\.(?:fr|com|net|org|local|pdf|docx?|xlsx?)$"
+    r"|^(?:sign|log|check|opt|set|plug|add|follow|call|pop)-(?:in|on|out|up|back)$"
 )
 # "lbrun a un message", "kdurand n'arrive plus": a login opening a sentence, before what happens to it.
 _LOGIN_SUBJECT = re.compile(
-    r"(?:^[ \t]*|(?<=[.!?,:;]\s)|(?<=\bbonjour\s)|(?<=\bbjr\s)|(?<=\bet\s))([a-z][a-z0-9._-]{2,30}[a-z0-9])"
-    r"[ \t]+(?:a|est|n'arrive|n'a plus|ne peut|ne parvient|s'est|ne se souvient|ne connait|aussi|egalement)\b",
+    r"(?:^[ \t]*|(?<=[.!?,:;]\s)|(?<=\bbonjour\s)|(?<=\bbjr\s)|(?<=\bet\s)|(?<=\bquand\s)|(?<=\blorsque\s)"
+    r"|(?<=\bcontre\s)|(?<=\bmais\s))([a-z][a-z0-9._-]{2,30}[a-z0-9])"
+    r"[ \t]+(?:a|est|n'arrive|n'a (?:plus|pas|jamais)|ne peut|ne parvient|s'est|ne se souvient|ne connait|aussi"
+    r"|egalement|tape|essaie|se connecte|n'a)\b",
     re.MULTILINE,
 )
 
@@ -364,15 +368,27 @@ def _fallback_logins(text: str, masked: str) -> list[tuple[int, str]]:
     return found
 
 
+# The writer's own address is a target only when written as the account in trouble, not as a contact.
+_OWN_ADDRESS_CUE = re.compile(
+    r"(?:\bavec\s+(?:mon|ma)\s+(?:adresse|e-?mail)|\b(?:mon|ma)\s+(?:compte|identifiant|login|upn|session))\b[^.\n]{0,25}$"
+    r"|\b(?:connecter|connexion|connecte)\b[^.\n]{0,40}\bavec\s*:?\s*$"
+)
+
+
 def find_mentions(text: str, folded: str, *, sender: str | None = None) -> Mentions:
-    """Extract targets and names from a normalised text; the sender's own address is never a target."""
+    """Extract targets and names from a normalised text; the sender's own address only when written as the account
+    concerned ("avec mon adresse x@y"), never as a contact."""
     if _shouted(text):
         text = text.lower()
     masked = mask_greetings(text, folded)
     own = (sender or "").strip().lower()
     targets: list[tuple[int, str]] = []
     cues: list[str] = []
-    emails = [(m.start(), m.group(0)) for m in _EMAIL.finditer(masked) if m.group(0) != own]
+    emails = [
+        (m.start(), m.group(0))
+        for m in _EMAIL.finditer(masked)
+        if m.group(0) != own or _OWN_ADDRESS_CUE.search(masked[max(0, m.start() - 60) : m.start()])
+    ]
     if emails:
         cues.append("e-mail address in the text")
     targets += emails

@@ -64,6 +64,9 @@ def _clean_subject(subject: str) -> tuple[str, bool]:
         subject = subject[match.end() :]
 
 
+_POINTS_BELOW = re.compile(r"\b(?:ci-dessous|ci dessous|en dessous|plus bas|ci-apres|see below)\b")
+
+
 def _is_empty(lines: list[str]) -> bool:
     return all(not line.strip() or _FILLER_LINE.match(fold(line).strip()) for line in lines)
 
@@ -94,12 +97,18 @@ def normalise(subject: str, body: str) -> NormalisedText:
         removed.append("signature")
 
     forwarded = False
-    if _is_empty(lines) and parts.history:
+    if parts.history and (_is_empty(lines) or _POINTS_BELOW.search(fold(" ".join(lines)))):
         inner, _ = strip_disclaimers(first_message(parts.history))
         inner, _ = strip_signature(inner)
         if not _is_empty(inner):
-            lines, forwarded = inner, True
-            removed.append("empty new part: forwarded request kept")
+            if _is_empty(lines):
+                lines = inner
+                removed.append("empty new part: forwarded request kept")
+            else:
+                # "Voir ci-dessous, merci de débloquer": the new part asks, the forwarded one says for whom.
+                lines = [*lines, "", *inner]
+                removed.append("new part points to the forwarded request: both kept")
+            forwarded = True
 
     clean = _tidy(lines)
     text = f"{clean_subject}\n\n{clean}" if clean_subject else clean

@@ -127,6 +127,8 @@ _OWN_ACCOUNT = re.compile(
     r"|je me suis (?:bloquee?|fait bloquer)|me (?:debloquer|deverrouiller)|j'ai oublie mon|m'en (?:donner|envoyer"
     r"|attribuer))\b"
 )
+# A new message whose body says nothing (empty, "merci", "svp"): the subject is the request.
+_BARE_BODY = re.compile(r"[\s.!]*(?:(?:merci|thanks)(?: d'avance| par avance| beaucoup| bcp)?|svp|stp)?[\s.!]*")
 _POINTS_TO_SUBJECT = re.compile(
     r"\b(?:voir|cf\.?|cf|comme (?:indique |dit )?(?:en|dans l'|dans le)|precise en) ?(?:l'|en |le )?(?:objet|sujet)\b"
     r"|\bcomme d'(?:hab|habitude)\b|\bcf\.? (?:titre|objet)\b|\b(?:tout|tt) est dans l'objet\b"
@@ -226,7 +228,8 @@ class RulesUnderstander:
 
         body_hits = [hit for hit in hits if not hit.in_subject]
         # "voir objet, merci de faire vite", "comme d'hab svp": the body points to the request in the subject.
-        points_to_subject = bool(_POINTS_TO_SUBJECT.search(body_part))
+        bare_body = not text.reply_subject and bool(_BARE_BODY.fullmatch(body_part))
+        points_to_subject = bare_body or bool(_POINTS_TO_SUBJECT.search(body_part))
         thanks_only = bool(intents) and not body_hits and not points_to_subject and bool(THANKS.search(body_part))
         thanks_only = thanks_only or (not intents and not topics and bool(THANKS.search(body_part)))
         if intents and not body_hits and not (points_to_subject and not text.reply_subject):

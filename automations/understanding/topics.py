@@ -31,7 +31,8 @@ def _topic(intent: str, label: str, pattern: str) -> Topic:
 
 # Systems whose passwords and accounts are not the directory's: never unlocked or reset by Sésame.
 OTHER_SYSTEM = (
-    r"sap|citrix|okta|salesforce|i-?milo|kairos|cafpro|caf\.fr|portail (?:de la )?caf|espace partenaires? caf"
+    r"sap|citrix|okta|salesforce|i-?milo|kairos|cafpro|caf\.fr|portail (?:partenaires? )?(?:de la )?caf"
+    r"|espace partenaires? (?:de la )?caf|logiciel de paie|logiciel (?:de )?(?:compta\w*|rh|gestion)"
     r"|mon compte partenaire|ameli|net-?entreprises|vpn|token|jeton|rsa|securid|servicenow|pega|cegid|workday"
     r"|hr ?access|chorus|ouiform|dude|aude|parcoursup|agora|sifa|kelio|octime|gfi|oscar|marcel|sygefor"
 )
@@ -40,7 +41,9 @@ TOPICS: tuple[Topic, ...] = (
     _topic(
         MFA,
         "second factor (MFA, Authenticator, SMS code)",
-        r"\b(?:mfa|2fa|a2f|double authentification|double facteur|authentification (?:a deux facteurs|forte|multi\w*"
+        # "mfaure7" is a login, not MFA.
+        r"\b(?:(?:mfa|2fa|a2f)(?!\w|-\w|\.\w)|double authentification|double facteur"
+        r"|authentification (?:a deux facteurs|forte|multi\w*"
         r"|a double facteur)|authenticator|authentificat(?:eur|or)|microsoft auth\w*"
         r"|codes? (?:de verification|de validation|de securite|sms|par sms|a 6 chiffres|d'authentification)"
         r"|(?:recoi[st]|recevons|recu|arrive)\s+(?:plus|pas|aucun)\s+(?:\w+\s+){0,2}?(?:code|sms|notification)"
@@ -56,7 +59,9 @@ TOPICS: tuple[Topic, ...] = (
         "phone or tablet (Intune, company portal)",
         r"\b(?:tablettes?|smartphones?|iphones?|ipad|android|intune|portail d'entreprise|company portal|mdm"
         r"|telephones? (?:pro\w*|de service|mobiles? pro\w*|portables? pro\w*)|mobiles? pro\w*"
-        r"|enrol\w*|enrole\w*|inscri\w* (?:l'appareil|le telephone|la tablette)|appareil mobile"
+        r"|enrol\w*\s+(?:de\s+|du\s+|d'|l'|le\s+|la\s+|son\s+|sa\s+)*(?:appareil|telephone|tablette|mobile|smartphone)"
+        r"|(?:appareil|telephone|tablette|mobile|smartphone)s?\s+(?:\w+\s+)?(?:non\s+)?enrol\w*"
+        r"|inscri\w* (?:l'appareil|le telephone|la tablette)|appareil mobile"
         r"|code (?:pin|de deverrouillage) (?:du|de la|de son|de sa) (?:telephone|tablette|mobile))",
     ),
     _topic(
@@ -104,6 +109,8 @@ AUTO_REPLY_BODY = re.compile(
     r"|\bvotre (?:demande|ticket|incident|requete|signalement)\b[^.\n]{0,80}\b(?:a bien ete|a ete"
     r"|est) (?:enregistre|cree"
     r"|pris en compte|prise en compte|cloture|resolu|traite|transmis)e?"
+    r"|\bn'a pas pu etre (?:remis|distribue|delivre)|\bdestinataires? (?:suivants? )?(?:sont |est )?introuvables?\b"
+    r"|\bdelivery (?:has )?failed\b|\bundeliverable\b|\b5\.\d\.\d+\b"
 )
 PHISHING = re.compile(
     r"\bcliquez (?:ici|sur (?:ce|le) lien|sur le bouton)|\bclick here\b"

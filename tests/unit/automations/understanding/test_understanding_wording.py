@@ -1,0 +1,249 @@
+"""Wordings the rules learnt from six further authors (managers, end users in threads, IT people, phone one-liners,
+near-miss pairs, a desk's Monday flow): each case is a sentence of our own, most in a pair where one detail flips the
+decision, so that a rule loosened too far or too strict fails here."""
+
+from __future__ import annotations
+
+import pytest
+
+from automations.understanding.rules import RulesUnderstander
+
+SENDER = "lea.morin@mission-locale-exemple.fr"
+
+# (id, subject, body, intent, decision, values of the mentions found; None: not asserted)
+CASES = [
+    # --- automated ------------------------------------------------------------------------------------------
+    ("subject-only", "Débloquer le compte de kvasseur svp", "", "unlock", "auto", ("kvasseur",)),
+    ("subject-only-thanks", "Réinitialiser le mdp de pduval2", "Merci d'avance", "reset_password", "auto", None),
+    ("one-word-state", "tgrosjean", "Bloqué. Merci", "unlock", "auto", ("tgrosjean",)),
+    ("still-locked", "compte", "Toujours bloqué pour mfaure7 depuis hier.", "unlock", "auto", ("mfaure7",)),
+    ("dictated", "session", "pouvez-vous des bloquer le compte rlegrand merci", "unlock", "auto", ("rlegrand",)),
+    (
+        "lock-screen-message",
+        "Compte verrouillé - bcolas3",
+        'bcolas3 voit "Contactez votre administrateur". Merci de le déverrouiller.',
+        "unlock",
+        "auto",
+        ("bcolas3",),
+    ),
+    (
+        "password-known",
+        "verrou",
+        "Session de hmarchal verrouillée, merci de la débloquer. Mdp connu de l'agente.",
+        "unlock",
+        "auto",
+        ("hmarchal",),
+    ),
+    (
+        "password-recovered",
+        "lockout",
+        "Compte jpoulain verrouillé, l'agent a retrouvé son mdp : déblocage svp.",
+        "unlock",
+        "auto",
+        ("jpoulain",),
+    ),
+    (
+        "no-need-to-call",
+        "compte",
+        "Pas besoin de me rappeler, merci de débloquer ogautier.",
+        "unlock",
+        "auto",
+        ("ogautier",),
+    ),
+    (
+        "reactivate-session",
+        "session",
+        "Pouvez-vous réactiver la session de vcarpentier ? Bloquée ce matin.",
+        "unlock",
+        "auto",
+        ("vcarpentier",),
+    ),
+    (
+        "manager-reset-session",
+        "compte",
+        "Merci de réinitialiser la session de lbarbe, elle est bloquée.",
+        "unlock",
+        "auto",
+        ("lbarbe",),
+    ),
+    (
+        "renewal-noun",
+        "demande",
+        "Merci de procéder au renouvellement de son mot de passe : agent gdelmas4.",
+        "reset_password",
+        "auto",
+        None,
+    ),
+    (
+        "own-address",
+        "Office 365",
+        "Je ne peux plus me connecter avec mon adresse lea.morin@mission-locale-exemple.fr,"
+        " j'ai oublié mon mot de passe, merci de le réinitialiser.",
+        "reset_password",
+        "auto",
+        ("lea.morin@mission-locale-exemple.fr",),
+    ),
+    (
+        "support-team-greeting",
+        "compte",
+        "Merci de débloquer nrobin. Bonne journée à toute l'équipe du support !",
+        "unlock",
+        "auto",
+        ("nrobin",),
+    ),
+    (
+        "office-portal",
+        "verrou",
+        "ecarre4 est verrouillé sur le portail Office, merci de le débloquer.",
+        "unlock",
+        "auto",
+        ("ecarre4",),
+    ),
+    # --- for a person ---------------------------------------------------------------------------------------
+    (
+        "contact-as-address",
+        "compte",
+        f"Merci de débloquer jdupont. Mon adresse pour la réponse : {SENDER}",
+        "unlock",
+        "auto",
+        ("jdupont",),
+    ),
+    (
+        "recurring-lockout",
+        "compte",
+        "Le compte de spetit se verrouille toutes les 10 minutes, d'où viennent les tentatives ?",
+        "unlock",
+        "human",
+        None,
+    ),
+    (
+        "relocks-in-a-loop",
+        "aide",
+        "amercier se rebloque en boucle, merci de chercher quel appareil envoie l'ancien mot de passe.",
+        "unlock",
+        "human",
+        None,
+    ),
+    (
+        "recovered-only",
+        "mdp",
+        "Finalement elle a retrouvé son mot de passe, rien à faire pour crenaud.",
+        None,
+        "human",
+        None,
+    ),
+    ("pc-frozen", "PC bloqué", "Mon PC est bloqué sur le logo depuis la mise à jour.", None, "human", None),
+    ("scanner-locked", "scanner", "Le scanner affiche 'verrouillé', pouvez-vous le débloquer ?", None, "human", None),
+    ("chosen-password", "mdp", "ldesbois est bloqué, remettez-lui Soleil2025 comme mot de passe.", None, "human", None),
+    (
+        "sent-to-manager",
+        "mdp",
+        "Réinitialisez le mot de passe de tmaillard mais ne le lui communiquez pas : "
+        "envoyez-le uniquement à son responsable.",
+        "reset_password",
+        "human",
+        None,
+    ),
+    (
+        "sent-to-this-mailbox",
+        "mdp",
+        "Je suis bloqué (bviard). Envoyez le nouveau mot de passe sur cette boîte-ci.",
+        None,
+        "human",
+        None,
+    ),
+    (
+        "policy-question",
+        "règles",
+        "Quelles sont les règles pour le nouveau mot de passe ? Un agent essaie de le changer.",
+        "info_request",
+        "human",
+        None,
+    ),
+    (
+        "maybe-next-week",
+        "mdp",
+        "Peut-être que fcolin aura besoin d'un nouveau mdp la semaine prochaine.",
+        None,
+        "human",
+        None,
+    ),
+    (
+        "payroll-software",
+        "paie",
+        "Le mot de passe de rbesson est expiré dans le logiciel de paie, merci de le réinitialiser.",
+        None,
+        "human",
+        None,
+    ),
+    (
+        "caf-partner-portal",
+        "caf",
+        "Mot de passe de jleroy7 expiré sur le portail partenaires de la CAF, merci de le réinitialiser.",
+        "app_incident",
+        "human",
+        None,
+    ),
+    (
+        "delivery-failure",
+        "Non remis : RE: Compte bloqué",
+        "Votre message n'a pas pu être remis. Les destinataires suivants sont introuvables : x@exemple-introuvable.fr",
+        "auto_reply",
+        "ignore",
+        None,
+    ),
+    (
+        "not-sure-of-the-login",
+        "compte",
+        "Débloquer gbarre. Je ne sais pas si c'est le bon identifiant.",
+        "unlock",
+        "human",
+        None,
+    ),
+    (
+        "also-explain",
+        "compte",
+        "Merci de débloquer mleger. Pourriez-vous aussi m'expliquer ces blocages ?",
+        "unlock",
+        "human",
+        None,
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def rules() -> RulesUnderstander:
+    return RulesUnderstander()
+
+
+@pytest.mark.parametrize(
+    ("case_id", "subject", "body", "intent", "decision", "values"), CASES, ids=[c[0] for c in CASES]
+)
+def test_wording(
+    rules: RulesUnderstander,
+    case_id: str,
+    subject: str,
+    body: str,
+    intent: str | None,
+    decision: str,
+    values: tuple[str, ...] | None,
+) -> None:
+    result = rules.understand(subject, body, sender=SENDER)
+    assert result.decision == decision, (case_id, result.reasons)
+    if intent is not None:
+        assert result.intent == intent, (case_id, result.reasons)
+    if values is not None:
+        assert tuple(m.value for m in result.mentions) == values, (case_id, result.mentions)
+
+
+def test_a_forward_pointing_below_takes_the_account_from_the_forwarded_message(rules: RulesUnderstander) -> None:
+    body = (
+        "Voir ci-dessous, merci de débloquer.\n\n"
+        "-----Message d'origine-----\nDe : Rachid Benali\nEnvoyé : mardi 4 mars 2025 08:12\nÀ : Léa Morin\n"
+        "Objet : Compte bloqué\n\nBonjour, je suis bloqué sur mon poste, mon identifiant est rbenali4. Merci"
+    )
+    result = rules.understand("TR: Compte bloqué", body, sender=SENDER)
+    assert (result.intent, result.decision) == ("unlock", "auto"), result.reasons
+    assert [m.value for m in result.mentions] == ["rbenali4"]
+    without_pointer = body.replace("Voir ci-dessous, merci de débloquer.", "Merci de débloquer mon collègue.")
+    assert rules.understand("TR: Compte bloqué", without_pointer, sender=SENDER).decision == "human"
