@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 
-from automations.understanding.grammar import NEGATED, RESET, UNLOCK
+from automations.understanding.grammar import NEGATED, PASSWORD_WORDS, RESET, UNLOCK
 
-_PASSWORD = re.compile(r"\b(?:mots? de passe|mot-de-passe|mdp|password|pwd|passwd)\b")
+_PASSWORD = re.compile(rf"\b{PASSWORD_WORDS}\b")
 _LOCK = re.compile(r"\b(?:de-?)?(?:bloq|bloc|blok|verr?ouil|lock|deverr|unlock)\w*")
 # A sentence: what the explanation must share with the mention.
 # "compte pas bloqué", "n'est pas verrouillé": a lock that is denied.

@@ -10,8 +10,8 @@ measured before tuning (the figures in docs/understanding.md say which).
     python -m automations.understanding.authors report --corpus corpus/train.jsonl --scores /tmp/loao-scores.json
     python -m automations.understanding.authors calibrate --corpus corpus/train.jsonl --scores /tmp/loao-scores.json
 
-The scores take minutes (two pure-Python models per author) and are cached in ``--out``, keyed by each message's
-fingerprint, so the report can be rerun after every rule change in seconds.
+The scores take a minute or so (two models per author, trained with numpy) and are cached in ``--out``, keyed by
+each message's fingerprint, so the report can be rerun after every rule change in seconds.
 """
 
 from __future__ import annotations

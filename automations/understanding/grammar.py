@@ -12,17 +12,20 @@ UNLOCK = "unlock"
 RESET = "reset_password"
 ACCESS = "access_request"
 
-_PASSWORD = r"(?:mots? de passe|mot-de-passe|mdp|password|pwd)"
+# With the phonetic spellings of simple or overseas French ("mo de pass", "modpas").
+PASSWORD_WORDS = r"(?:mots? de passe|mot-de-passe|mdp|password|pwd|passwd|mots? de pass?e?|mo de pass?e?|modpas+e?)"
+_PASSWORD = PASSWORD_WORDS
 _GAP = r"(?:\W+\w+){0,5}?\W+"
 _SHORT_GAP = r"(?:\W+\w+){0,3}?\W+"
 UNLOCK_VERB = r"des[ -]bloquer\b|de-?(?:bloqu|bloc|blok|bolqu|blqu|bloq)\w*|deve?r{1,2}o?u?il{1,2}\w*|unlock\w*"
-RESET_VERB = r"re-?initiali[sz]\w*|reinit\w*|reset\w*|remet+re a zero|remis a zero|raz"
+RESET_VERB = r"re-?ini[ts]iali[sz]\w*|reinit\w*|reset\w*|remet+re a zero|remis a zero|raz"
 _LOCKED = r"(?:bloque|bloke|verr?ouill?e|locked)(?:e|s|es)?\b"
 # Products whose passwords are not the directory's session password (the corpus guide: "other" or an application).
+# The Office/Microsoft sign-in portal is the directory account itself, not another system.
+_PORTAL = r"portail\w*\b(?!\s+(?:office|microsoft|m365|o365))"
 _OTHER_PRODUCTS = (
-    # The Office/Microsoft sign-in portal is the directory account itself, not another system.
     r"messagerie|boite (?:mail|aux lettres|de messagerie)|webmail|teams|wi-?fi|extranet|intranet"
-    r"|portail\w*\b(?!\s+(?:office|microsoft|m365|o365))"
+    rf"|{_PORTAL}"
     r"|telephone|portable|mobile|badge|carte\s+(?:agent|professionnelle|d'acces|bancaire)|photocopieu\w+"
     r"|applis?|applications?|logiciels?|plateformes?|site\s+(?:de|du|des|internet|web)|gmail|yahoo|hotmail"
     r"|france ?travail|pole ?emploi|ameli|impots|zoom|skype|visio\w*|tablette|ipad|iphone|espaces?\s+(?:\w+\s+)?"
@@ -172,7 +175,7 @@ CUES: tuple[Cue, ...] = (
         RESET,
         Strength.STRONG,
         "password no longer remembered (ne se souvient plus, zappé)",
-        rf"\b(?:(?:souvien|rappel|retrouv|zapp|perim)\w*\s+(?:plus\s+|pas\s+)?|(?:connai|sai[st])\w*\s+(?:plus|pas)\s+)"
+        rf"\b(?:(?:souvien|rappel|retrouv|zapp|perim)\w*\s+(?:plus\s+|pas\s+)?|(?:connai|sai[st])\w*\s+(?:plus|pas|pu)\s+)"
         rf"(?:de\s+|du\s+)?(?:son|sa|mon|ma|leur|leurs|ses|mes|le|les)\s+(?:{_PASSWORD}|code)\b"
         rf"|\b(?:jamais|pas|toujours pas)\s+recu\s+(?:son|sa|mon|ma|ses|mes|le|les|de)\s+(?:\w+\s+)?{_PASSWORD}\b"
         rf"|\b{_PASSWORD}{_SHORT_GAP}(?:perime\w*|zappe\w*)",
@@ -204,7 +207,7 @@ CUES: tuple[Cue, ...] = (
         RESET,
         Strength.STRONG,
         "new password asked (nouveau mdp)",
-        rf"\b(?:nouveau|nouvel|nouvelle|new)\s+{_PASSWORD}\b",
+        rf"\b(?:nouveau|nouvel|nouvelle|nouvo|new)\s+{_PASSWORD}\b|\b{_PASSWORD}\s+(?:nouveau|nouvo)\b",
     ),
     _cue(
         RESET,
@@ -297,7 +300,7 @@ GUARDS: tuple[Guard, ...] = (
         r"|\b(?:est|sont)\s+(?:bien\s+|deja\s+|maintenant\s+|de nouveau\s+|a nouveau\s+)?"
         r"(?:debloque|deverr?ouille|reinitialise|regle|resolu)(?:e|s|es)?\b"
         r"|\bc'?est\s+(?:bon|ok|regle|resolu|fait|good)\b|\bmerci,?\s+c'?est\s+(?:bon|ok)\b"
-        r"|\b(?:ca|cela|tout)\s+(?:re)?(?:fonctionne|marche)\s+(?:de nouveau|a nouveau|maintenant|bien|correctement)"
+        r"|\b(?:ca|sa|cela|tout)\s+(?:re)?(?:fonctionne|marche)\s+(?:de nouveau|a nouveau|maintenant|bien|correctement)"
         r"|\bn'est plus\s+(?:bloque|verr)|\bregularis\w*|\bprobleme\s+(?:regle|resolu)"
         r"|\b(?:a|ai|avons|ont)\s+(?:pu|reussi a)\s+(?:se|me|nous)\s+(?:re)?connecter"
         r"|\bvous pouvez\s+(?:cloturer|fermer|clore|classer)|\bdeja\s+(?:ete\s+)?(?:debloque|fait|traite)"
@@ -373,14 +376,15 @@ GUARDS: tuple[Guard, ...] = (
         "test",
         "other",
         "announced as a test",
-        r"\b(?:ceci est|c'est|ce message est)\s+un\s+(?:simple\s+)?(?:test|essai)\b",
+        r"\b(?:ceci est|c'est|ce message est)\s+(?:un\s+)?(?:simple\s+|juste\s+)?(?:un\s+)?(?:test|essai)\b"
+        r"|\bpour (?:voir si|tester)\b[^.\n]{0,40}\b(?:marche|fonctionne|automatique|robot|bot)\b|\bmessage de test\b",
         confidence=0.8,
     ),
     _guard(
         "policy_change",
         "other",
         "asks to change password policy (n'expire jamais)",
-        r"\bn'?\s*expire\w*\s+(?:jamais|plus)|\bsans\s+expiration|\b(?:desactiver|supprimer)\s+l'expiration"
+        r"\bn'?\s*expire\w*\s+(?:jamais|plus)|\bjamais\s+expir\w*|\bsans\s+expiration|\b(?:desactiver|supprimer)\s+l'expiration"
         r"|\bnever expire",
     ),
     _guard(
@@ -393,7 +397,7 @@ GUARDS: tuple[Guard, ...] = (
         "other_system",
         APP,
         "account or password of a system other than the directory (SAP, i-milo, Kairos, Citrix, VPN...)",
-        rf"\b(?:{OTHER_SYSTEM})\b",
+        rf"(?<!pas )(?<!pas sur )(?<!pas dans )(?<!pas pour )(?<!non )\b(?:{OTHER_SYSTEM})\b",
         confidence=0.8,
     ),
     _guard(
@@ -408,7 +412,9 @@ GUARDS: tuple[Guard, ...] = (
         rf"(?:{_OTHER_PRODUCTS})\b"
         r"|\b(?:comptes?|acces|identifiants?|sessions?)\s+(?:\w+\s+)?(?:sur|dans|de|du|pour)\s+(?:l'|le\s+|la\s+|les\s+"
         r"|mon\s+|son\s+|sa\s+|leur\s+|notre\s+|votre\s+|un\s+|une\s+)?(?:applications?|applis?|logiciels?"
-        r"|plateformes?|sites?|portail\w*|extranet|intranet|outils?|espaces?\s+(?:partenaires?|pro\w*))\b",
+        rf"|plateformes?|sites?|{_PORTAL}|extranet|intranet|outils?|espaces?\s+(?:partenaires?|pro\w*))\b"
+        r"|\b(?:bloque|verr?ouille)e?s?\s+(?:dans|sur)\s+(?:l'|le\s+|la\s+)(?:applications?|applis?|logiciels?"
+        rf"|plateformes?|outils?|{_PORTAL}|extranet|intranet|site)\b|\bcote (?:application|appli|logiciel|outil)\b",
         confidence=0.5,
     ),
     _guard(
@@ -601,8 +607,8 @@ GUARDS: tuple[Guard, ...] = (
         r"\b(?:envoy\w*|transmet\w*|communiqu\w*|donn\w*)[^.\n]{0,40}\b(?:par sms|par telephone|sur (?:mon|ma|son|sa)"
         r" (?:adresse|boite|mail|portable) (?:perso\w*|gmail|privee?)|a cette adresse|sur cette adresse)"
         r"|\bme (?:l'|le |la |les )(?:envoy|transmet|communiqu|donn|fai)\w*|\bpar retour de (?:mail|courriel)"
-        r"|\bme (?:donner|communiquer|transmettre|dicter|envoyer|indiquer|faxer) (?:le|son|leur|les|ses|leurs) "
-        r"(?:nouveaux? |provisoires? )?(?:mots?|mdp|codes?)\b"
+        r"|\bme (?:donner|communiquer|transmettre|dicter|envoyer|indiquer|faxer) (?:(?:le|son|leur|les|ses|leurs) |l')"
+        r"(?:nouveaux? |provisoires? )?(?:mots?|mdp|codes?|acces|identifiants?)\b"
         r"|\bm'(?:envoy|transmet|communiqu|donn)\w*|\b(?:envoy|transmet|donn|communiqu)\w*[- ](?:le|la|les)[- ]moi\b"
         r"|\b(?:par|en) (?:mail|courriel|retour)\s+(?:en retour|directement|a moi)\b"
         r"|\b(?:envoy|transmet|communiqu)\w* (?:a moi|directement a moi|sur ma boite)"
@@ -627,7 +633,9 @@ GUARDS: tuple[Guard, ...] = (
         r"|procedure)"
         r"|\b(?:le |la |notre |mon |ma )?(?:directeur|directrice|dg|president\w*|prefet|ministre)\b[^.\n]{0,30}"
         r"(?<!la )(?<!sa )(?<!une )(?<!ma )(?<!cette )(?<!de )(?<!votre )(?<!notre )"
-        r"\b(?:demande|exige|attend|veut|insiste|ordonne)\w*"
+        r"\b(?:exige|attend|veut|insiste|ordonne)\w*"
+        r"|\b(?:directeur|directrice|dg|president\w*|prefet|ministre)\s+qui\s+(?:le\s+|l')?(?:demande|exige)\b"
+        r"|\bpas de (?:verif\w*|controles?)\b"
         r"|\bsans (?:\w+ )?(?:rappel|controle|verification|validation|contre-appel)s?\b|\bni (?:rappel|controle"
         r"|verification)s?\b"
         r"|\bje vous interdis\b|\bfaites-le,? c'est tout\b"
@@ -654,6 +662,9 @@ GUARDS: tuple[Guard, ...] = (
         r"(?:desactive|supprime|archive|cloture|suspendu|ferme)e?s?\b"
         r"(?!\s+ou\s+(?:bloque|verr))"
         r"|(?<!du )(?<!de )\bcomptes?\s+(?:\w+\s+){0,3}?(?:a |est |sont |ont )?expiree?s?\b"
+        r"|\b(?:mon|son|leur|ses|mes) ancien(?:ne)?s? (?:comptes?|sessions?|identifiants?)\b|\bj'ai quitte\b"
+        r"|\b(?:est|sont) parti(?:e|s|es)? (?:le mois dernier|la semaine derniere|definitivement|de la structure"
+        r"|de l'agence|du service)\b"
         r"|\bparti(?:e|s|es)?\s+(?:a la|en)\s+retraite\b|\ba quitte (?:la structure|l'agence|le service|ses fonctions"
         r"|nos effectifs|l'entreprise|la mission locale)\b|\b(?:son|sa|leur) rempla\w+\s+(?:l'|le |la |puisse|pourra)"
         r"|\b(?:fin|issue|terme) (?:de |du )(?:son |leur |sa )?(?:contrat|cdd|mission|stage)\b"
@@ -662,14 +673,25 @@ GUARDS: tuple[Guard, ...] = (
         confidence=0.5,
     ),
     _guard(
+        "third_party",
+        None,
+        "written by a relative or friend of the account's owner, not by a colleague",
+        r"\bje suis (?:le mari|la femme|l'epou\w+|le conjoint|la conjointe|le compagnon|la compagne|le pere|la mere"
+        r"|le fils|la fille|le frere|la soeur|un proche|une proche|un ami|une amie|son ami|son amie)\b"
+        r"|\b(?:de|pour) (?:mon mari|ma femme|mon epou\w+|mon conjoint|ma conjointe|mon fils|ma fille|ma mere"
+        r"|mon pere)\b",
+        confidence=0.5,
+    ),
+    _guard(
         "lockout_source",
         None,
         "recurring lock-outs or their source asked (se reverrouille en boucle, d'où viennent les tentatives)",
-        r"\bd'ou (?:vien\w*|provien\w*)\b|\b(?:la |l')?(?:source|origine|cause)s? (?:du |des |de ce |de ces |de la )"
+        r"\bd'ou (?:vien\w*|provien\w*)\b"
+        r"|\b(?:la |l')?(?:source|origine|(?<!a )cause)s? (?:du |des |de ce |de ces |de la )"
         r"(?:lockout|blocage|verrouillage|tentative)s?\b"
         r"|\bquel(?:le)?s? (?:appareil|poste|service|equipement|machine)s? (?:\w+ )?"
         r"(?:envoi|provoqu|bloqu|verrouill)\w*"
-        r"|\b(?:en boucle|a repetition)\b"
+        r"|\b(?:bloqu|verr?ouill|blocage|verrouillage)\w*\s+(?:\w+\s+)?(?:en boucle|a repetition)\b"
         r"|\bse (?:re)?(?:bloqu|verrouill)\w* (?:toutes les|sans arret|regulierement|sans cesse|tout le temps)\b"
         r"|\bse rebloqu\w*|\bse reverrouill\w*",
         confidence=0.5,

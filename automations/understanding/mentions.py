@@ -75,7 +75,8 @@ _STOP_WORDS = """
     jours heures suis question deblocage reinitialisation test essai voici cas soucis souci bon regle ok fait
     resolu good reparti nos vos conseilleres conseillers personnes apprentis apprenties stagiaires collegues
     salaries salariees agentes collaborateurs collaboratrices
-    needed required locked unlock reset room screen meeting help hello hi lockout lock verrou
+    needed required locked unlock reset room screen meeting help hello hi lockout lock verrou propre etage rdc
+    formulaire fiche note appel inconnu inconnue
 """
 _STOP = frozenset(_STOP_WORDS.split())
 _INTENT_WORD = re.compile(r"^(?:de-?)?bloq|verr?ouill|^deve?r{1,2}o?u?il|^reinit|^reset|ment$|-meme$|-memes$")
@@ -156,12 +157,17 @@ def mask_greetings(text: str, folded: str) -> str:
     return "".join(chars)
 
 
+_ORDINAL = re.compile(r"\d{1,3}(?:e|er|ere|eme|nd|nde|bis)")
+
+
 def _valid_token(token: str, original: str, strong: bool) -> bool:
     # An ordinary French word ("quoi", "lien", "collective", "est-il") is never a login, whatever the cue.
     if len(token) < 2 or token in _STOP or _INTENT_WORD.search(token) or is_french_word(token):
         return False
     if token.isdigit():
         return strong and len(token) >= 4
+    if _ORDINAL.fullmatch(token):
+        return False  # "2e étage", "1er"
     if not strong and looks_like_a_word(token):
         return False
     # A capitalised word after "compte"/"débloquer" is a name or a product, not a login; so is a surname in
@@ -182,7 +188,7 @@ _LOGIN_BEFORE_STATE = re.compile(
     rf"(?<![\w@.'-])({_LOGIN}(?:[ \t]*(?:,|\bet\b)[ \t]*{_LOGIN})*)(?:[ \t]*[=:][ \t]*|[ \t]+)"
     r"(?:(?:mdp|mot de passe|compte|session|account|user)[ \t]+)?"
     r"(?:(?:est|sont|a|ont|a ete|ont ete|de nouveau|toujours|encore|a nouveau)[ \t]+)*"
-    r"(?:bloquee?s?|verrouillee?s?|oubliee?s?|expiree?s?|locked)\b"
+    r"(?:bloquee?s?|verrouillee?s?|oubliee?s?|expiree?s?|locked|lock)\b"
     # "jdupont s'est bloqué ce matin", "jdupont s'est fait verrouiller"
     rf"|(?<![\w@.'-])({_LOGIN})[ \t]+(?:s'est|se sont|se retrouve|se retrouvent)[ \t]+(?:\w+[ \t]+){{0,2}}?"
     r"(?:bloquee?s?|verrouillee?s?|bloquer|verrouiller)\b"
@@ -370,7 +376,8 @@ def _fallback_logins(text: str, masked: str) -> list[tuple[int, str]]:
 
 # The writer's own address is a target only when written as the account in trouble, not as a contact.
 _OWN_ADDRESS_CUE = re.compile(
-    r"(?:\bavec\s+(?:mon|ma)\s+(?:adresse|e-?mail)|\b(?:mon|ma)\s+(?:compte|identifiant|login|upn|session))\b[^.\n]{0,25}$"
+    r"(?:\bavec\s+(?:mon|ma)\s+(?:adresse|e-?mail)|\b(?:mon|ma)\s+(?:compte|identifiant|login|upn|session)"
+    r"|\bmy\s+(?:account|upn|login|user ?name))\b[^.\n]{0,25}$"
     r"|\b(?:connecter|connexion|connecte)\b[^.\n]{0,40}\bavec\s*:?\s*$"
 )
 

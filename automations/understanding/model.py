@@ -1,10 +1,11 @@
-"""The ``model`` backend: a small softmax text classifier trained offline on the repo's corpus, pure Python.
+"""The ``model`` backend: a small softmax text classifier trained offline on the repo's corpus.
 
 Multinomial logistic regression (L2, AdaGrad SGD, fixed seed) over the hashed features of
 ``features.py``; a temperature fitted on a held-out slice of the training corpus keeps its
 probabilities honest, because the combination policy thresholds them. The model is a JSON file
 (``model.json`` next to this module) that records which messages it was trained on, so ``evaluate``
-refuses to score it on them.
+refuses to score it on them. Inference is pure Python; training needs numpy (the ``train`` extra),
+imported only when a model is trained.
 
     python -m automations.understanding.model train --corpus corpus/train.jsonl \
         --out automations/understanding/model.json
@@ -24,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from automations.understanding import Mention, Understanding
@@ -39,6 +41,19 @@ _TEMPERATURES = [round(0.25 * step, 2) for step in range(1, 25)]  # 0.25 … 6.0
 
 class ModelFileError(RuntimeError):
     """The model file is missing, unreadable or of another format; the message says how to rebuild it."""
+
+
+class TrainingDependencyError(RuntimeError):
+    """numpy, which training needs (inference does not), is not installed."""
+
+
+def _numpy() -> ModuleType:
+    """numpy, imported only when a model is trained, with an actionable error when it is missing."""
+    try:
+        import numpy
+    except ImportError:
+        raise TrainingDependencyError("training the model needs numpy: pip install 'sesame[train]'") from None
+    return numpy
 
 
 @dataclass(frozen=True)
@@ -186,38 +201,71 @@ def load_decisions(path: Path) -> list[Example]:
     ]
 
 
+# The features of every message seen by this process, by its text: the folds of ``out_of_fold_scores``, the
+# per-author heads and the probe fit of the temperature all reuse them (normalise + extract is ~2 ms a message).
+_FEATURE_CACHE: dict[tuple[str, str], Features] = {}
+
+
 def _features(example: Example) -> Features:
-    return extract(normalise(example.subject, example.body))
+    """The message's feature vector, computed once per process (a fresh dict: callers may change it)."""
+    key = (example.subject, example.body)
+    features = _FEATURE_CACHE.get(key)
+    if features is None:
+        features = _FEATURE_CACHE[key] = extract(normalise(example.subject, example.body))
+    return dict(features)
 
 
 def _fit(vectors: list[Features], labels: list[int], n_classes: int, params: Hyperparameters) -> IntentModel:
-    """AdaGrad SGD on the L2-regularised softmax loss; L2 applied lazily to the rows an example touches."""
-    rows: dict[int, list[float]] = {}
-    squares: dict[int, list[float]] = {}
-    bias = [0.0] * n_classes
-    bias_squares = [1e-8] * n_classes
+    """AdaGrad SGD on the L2-regularised softmax loss; L2 applied lazily to the rows an example touches.
+
+    One example at a time in a seeded shuffled order, as the pure-Python loop this replaces did, so the weights
+    are the same up to floating-point rounding; numpy only does each step's arithmetic. Each example is a pair of
+    arrays (rows of the weight matrix it touches, values), the weights a dense (buckets seen × classes) matrix.
+    """
+    np = _numpy()
+    row_of: dict[int, int] = {}
+    for features in vectors:
+        for bucket in features:
+            row_of.setdefault(bucket, len(row_of))
+    touched = [np.fromiter((row_of[b] for b in features), dtype=np.intp, count=len(features)) for features in vectors]
+    values = [np.fromiter(features.values(), dtype=np.float64, count=len(features)) for features in vectors]
+    columns = [value[:, np.newaxis] for value in values]
+    weights = np.zeros((len(row_of), n_classes))
+    squares = np.full((len(row_of), n_classes), 1e-8)
+    bias = np.zeros(n_classes)
+    bias_squares = np.full(n_classes, 1e-8)
     order = list(range(len(vectors)))
+    first_epoch: list[int] = []
     rng = random.Random(params.seed)
     rate, l2 = params.learning_rate, params.l2
-    for _ in range(params.epochs):
+    exp, sqrt, take = np.exp, np.sqrt, np.take
+    for epoch in range(params.epochs):
         rng.shuffle(order)
+        if epoch == 0:
+            first_epoch = list(order)
         for index in order:
-            features = vectors[index]
-            scores = list(bias)
-            for bucket, value in features.items():
-                row = rows.setdefault(bucket, [0.0] * n_classes)
-                scores = [s + w * value for s, w in zip(scores, row, strict=True)]
-            errors = _softmax(scores)
+            rows = touched[index]  # distinct: each row is read once and written back once
+            w = take(weights, rows, axis=0)
+            scores = values[index] @ w
+            scores += bias
+            exps = exp(scores - scores.max())
+            errors = exps / exps.sum()
             errors[labels[index]] -= 1.0
-            bias_squares = [a + e * e for a, e in zip(bias_squares, errors, strict=True)]
-            bias = [b - rate * e / math.sqrt(a) for b, e, a in zip(bias, errors, bias_squares, strict=True)]
-            for bucket, value in features.items():
-                row = rows[bucket]
-                grads = [e * value + l2 * w for e, w in zip(errors, row, strict=True)]
-                acc = squares.setdefault(bucket, [1e-8] * n_classes)
-                acc[:] = [a + g * g for a, g in zip(acc, grads, strict=True)]
-                row[:] = [w - rate * g / math.sqrt(a) for w, g, a in zip(row, grads, acc, strict=True)]
-    return IntentModel(classes=(), rows=rows, bias=bias)
+            bias_squares += errors * errors
+            bias -= rate * errors / sqrt(bias_squares)
+            grads = columns[index] * errors  # (buckets × classes): error × feature value ...
+            grads += l2 * w  # ... plus the L2 term of the rows this example touches
+            acc = take(squares, rows, axis=0)
+            acc += grads * grads
+            squares[rows] = acc
+            grads *= rate
+            grads /= sqrt(acc)
+            w -= grads
+            weights[rows] = w
+    # Rows in the order the examples first touched them, as python floats (the model file is plain JSON).
+    as_lists = weights.tolist()
+    seen = dict.fromkeys(bucket for index in first_epoch for bucket in vectors[index])
+    return IntentModel(classes=(), rows={bucket: as_lists[row_of[bucket]] for bucket in seen}, bias=bias.tolist())
 
 
 def _fit_temperature(model: IntentModel, vectors: list[Features], labels: list[int]) -> float:
@@ -252,6 +300,7 @@ def train(examples: list[Example], params: Hyperparameters | None = None, *, cor
     classes = tuple(sorted({example.intent for example in examples}))
     if len(classes) < 2:
         raise ValueError("training needs messages of at least two intents")
+    _numpy()  # before the features are computed: a missing numpy is said at once
     vectors = [_features(example) for example in examples]
     labels = [classes.index(example.intent) for example in examples]
     documents: dict[int, int] = {}
@@ -462,10 +511,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         examples = load_corpus(args.corpus)
         started = time.perf_counter()
         params = Hyperparameters(epochs=args.epochs, seed=args.seed)
-        model = train(examples, params, corpus_name=args.corpus.name)
-        decisions = load_decisions(args.corpus)
-        if not args.no_decision and len({example.intent for example in decisions}) == 2:
-            model.decision = train(decisions, params, corpus_name=args.corpus.name)
+        try:
+            model = train(examples, params, corpus_name=args.corpus.name)
+            decisions = load_decisions(args.corpus)
+            if not args.no_decision and len({example.intent for example in decisions}) == 2:
+                model.decision = train(decisions, params, corpus_name=args.corpus.name)
+        except TrainingDependencyError as error:
+            print(error, file=sys.stderr)
+            return 2
         model.save(args.out)
         print(
             f"trained on {len(examples)} messages, {len(model.classes)} intents "

@@ -47,11 +47,15 @@ class NormalisedText:
 _HTML_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
 
 
+# A form's unticked box and its label ("[ ] mot de passe oublié"): an option not chosen, not a request.
+_UNTICKED = re.compile(r"(?:\[[ \t]?\]|\([ \t]?\)|\u2610)[ \t]*[^\[\]()\u2610\u2611\u2612\n]*")
+
+
 def _clean(raw: str) -> tuple[str, bool]:
     text, hidden = strip_hidden(raw)
     text, comments = _HTML_COMMENT.subn("", text)
     text, invisible = html_to_text(text)
-    return unicodedata.normalize("NFKC", text), hidden or comments > 0 or invisible
+    return _UNTICKED.sub("", unicodedata.normalize("NFKC", text)), hidden or comments > 0 or invisible
 
 
 def _clean_subject(subject: str) -> tuple[str, bool]:

@@ -9,6 +9,7 @@ from automations.understanding import AUTOMATABLE, Understanding
 from automations.understanding.ambiguity import unexplained_other_vocabulary
 from automations.understanding.decision import decide
 from automations.understanding.first_names import is_first_name
+from automations.understanding.folding import fold
 from automations.understanding.grammar import (
     ACCESS,
     ACCESS_SYMPTOM,
@@ -23,6 +24,7 @@ from automations.understanding.grammar import (
     Guard,
     Strength,
 )
+from automations.understanding.html import html_to_text
 from automations.understanding.lexicon import is_french_word
 from automations.understanding.mentions import find_mentions, mask_greetings
 from automations.understanding.normalise import NormalisedText, normalise
@@ -125,9 +127,12 @@ _OTHER_THINGS = frozenset(_OTHER_THING_LIST.split())
 _OWN_ACCOUNT = re.compile(
     r"\b(?:mon compte|ma session|mon mot de passe|mon mdp|mon identifiant|mon login|je suis (?:bloquee?|verrouillee?)"
     r"|je me suis (?:bloquee?|fait bloquer)|me (?:debloquer|deverrouiller)|j'ai oublie mon|m'en (?:donner|envoyer"
-    r"|attribuer))\b"
+    r"|attribuer)"
+    # A call note about the caller's own account: "pour son propre compte", "utilisateur impacté : l'appelant".
+    r"|son propre compte|sa propre session|(?:pour )?(?:lui|elle)-meme|l'appelant(?:e)?)\b"
 )
 # A new message whose body says nothing (empty, "merci", "svp"): the subject is the request.
+_ANYWHERE = frozenset({"injection"})
 _BARE_BODY = re.compile(r"[\s.!]*(?:(?:merci|thanks)(?: d'avance| par avance| beaucoup| bcp)?|svp|stp)?[\s.!]*")
 _POINTS_TO_SUBJECT = re.compile(
     r"\b(?:voir|cf\.?|cf|comme (?:indique |dit )?(?:en|dans l'|dans le)|precise en) ?(?:l'|en |le )?(?:objet|sujet)\b"
@@ -217,6 +222,9 @@ class RulesUnderstander:
                 topics[topic.intent] = topic.label
                 reasons.append(f"{topic.intent}: {topic.label}")
         guards = [guard for guard in GUARDS if guard.pattern.search(masked)]
+        # An instruction to the machine counts wherever it hides: a quoted line, the forwarded history.
+        whole = fold(f"{subject}\n{html_to_text(body)[0]}")
+        guards += [g for g in GUARDS if g.name in _ANYWHERE and g not in guards and g.pattern.search(whole)]
         if RESET not in intents:
             # "débloquer j.fournier, ne PAS réinitialiser": the denied reset is not the unlock asked.
             guards = [guard for guard in guards if guard.name != NEGATED_RESET_GUARD]
@@ -228,7 +236,12 @@ class RulesUnderstander:
 
         body_hits = [hit for hit in hits if not hit.in_subject]
         # "voir objet, merci de faire vite", "comme d'hab svp": the body points to the request in the subject.
-        bare_body = not text.reply_subject and bool(_BARE_BODY.fullmatch(body_part))
+        mentions = find_mentions(text.text, text.folded, sender=sender)
+        # "Objet : Compte verrouillé" over a body naming only the person: the subject is the request.
+        rest = body_part
+        for mention in mentions.mentions:
+            rest = rest.replace(fold(mention.value), " ")
+        bare_body = not text.reply_subject and bool(_BARE_BODY.fullmatch(rest))
         points_to_subject = bare_body or bool(_POINTS_TO_SUBJECT.search(body_part))
         thanks_only = bool(intents) and not body_hits and not points_to_subject and bool(THANKS.search(body_part))
         thanks_only = thanks_only or (not intents and not topics and bool(THANKS.search(body_part)))
@@ -270,7 +283,6 @@ class RulesUnderstander:
             caps.append(0.8)
         reasons += [f"removed: {what}" for what in text.removed]
 
-        mentions = find_mentions(text.text, text.folded, sender=sender)
         intent, confidence, why = self._intent(text, masked, intents, topics, guards, thanks_only)
         account = _account_intent(intents)
         if intent == CLOSURE and account is not None and mentions.targets and not thanks_only:

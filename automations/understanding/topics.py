@@ -33,7 +33,9 @@ def _topic(intent: str, label: str, pattern: str) -> Topic:
 OTHER_SYSTEM = (
     r"sap|citrix|okta|salesforce|i-?milo|kairos|cafpro|caf\.fr|portail (?:partenaires? )?(?:de la )?caf"
     r"|espace partenaires? (?:de la )?caf|logiciel de paie|logiciel (?:de )?(?:compta\w*|rh|gestion)"
-    r"|mon compte partenaire|ameli|net-?entreprises|vpn|token|jeton|rsa|securid|servicenow|pega|cegid|workday"
+    # "RSA" alone is the social benefit (pôle RSA) in this sector: only the token is another system.
+    r"|mon compte partenaire|ameli|net-?entreprises|vpn|token|jeton|(?:token|jeton|cle|code|carte) rsa|securid"
+    r"|servicenow|pega|cegid|workday"
     r"|hr ?access|chorus|ouiform|dude|aude|parcoursup|agora|sifa|kelio|octime|gfi|oscar|marcel|sygefor"
 )
 
@@ -43,6 +45,7 @@ TOPICS: tuple[Topic, ...] = (
         "second factor (MFA, Authenticator, SMS code)",
         # "mfaure7" is a login, not MFA.
         r"\b(?:(?:mfa|2fa|a2f)(?!\w|-\w|\.\w)|double authentification|double facteur"
+        r"|fido\w*|yubikey|cles? (?:de securite|fido|physique|usb de securite)"
         r"|authentification (?:a deux facteurs|forte|multi\w*"
         r"|a double facteur)|authenticator|authentificat(?:eur|or)|microsoft auth\w*"
         r"|codes? (?:de verification|de validation|de securite|sms|par sms|a 6 chiffres|d'authentification)"

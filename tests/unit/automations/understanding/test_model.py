@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import math
+import random
+import sys
 from pathlib import Path
 
 import pytest
 
 from automations.understanding import INTENTS, Mention, get_understander
-from automations.understanding.features import extract
+from automations.understanding import model as model_module
+from automations.understanding.features import Features, extract
 from automations.understanding.model import (
     MODEL_FILE,
     Example,
@@ -17,13 +20,16 @@ from automations.understanding.model import (
     IntentModel,
     ModelFileError,
     ModelUnderstander,
+    TrainingDependencyError,
+    _features,
+    _fit,
     evaluate,
     load_corpus,
     main,
     out_of_fold_scores,
     train,
 )
-from automations.understanding.normalise import normalise
+from automations.understanding.normalise import NormalisedText, normalise
 
 REPO = Path(__file__).resolve().parents[4]
 SENDER = "claire.fabre@mission-locale-exemple.fr"
@@ -146,6 +152,94 @@ def test_out_of_fold_scores_come_from_models_that_did_not_see_the_message() -> N
     scores = out_of_fold_scores(corpus, folds=3, params=Hyperparameters(min_documents=1))
     assert set(scores) == {example.id for example in corpus}
     assert all(math.isclose(sum(probabilities.values()), 1.0) for probabilities in scores.values())
+
+
+# --- the numpy fit: the same algorithm as the pure-Python loop it replaced ----------------------------------
+
+
+def _reference_fit(
+    vectors: list[Features], labels: list[int], n_classes: int, params: Hyperparameters
+) -> tuple[dict[int, list[float]], list[float]]:
+    """The pure-Python AdaGrad loop ``_fit`` replaced, kept here as the specification of what it computes."""
+    rows: dict[int, list[float]] = {}
+    squares: dict[int, list[float]] = {}
+    bias, bias_squares = [0.0] * n_classes, [1e-8] * n_classes
+    order = list(range(len(vectors)))
+    rng = random.Random(params.seed)
+    rate, l2 = params.learning_rate, params.l2
+    for _ in range(params.epochs):
+        rng.shuffle(order)
+        for index in order:
+            scores = list(bias)
+            for bucket, value in vectors[index].items():
+                row = rows.setdefault(bucket, [0.0] * n_classes)
+                scores = [s + w * value for s, w in zip(scores, row, strict=True)]
+            top = max(scores)
+            exps = [math.exp(s - top) for s in scores]
+            errors = [e / sum(exps) for e in exps]
+            errors[labels[index]] -= 1.0
+            bias_squares = [a + e * e for a, e in zip(bias_squares, errors, strict=True)]
+            bias = [b - rate * e / math.sqrt(a) for b, e, a in zip(bias, errors, bias_squares, strict=True)]
+            for bucket, value in vectors[index].items():
+                row = rows[bucket]
+                grads = [e * value + l2 * w for e, w in zip(errors, row, strict=True)]
+                acc = squares.setdefault(bucket, [1e-8] * n_classes)
+                acc[:] = [a + g * g for a, g in zip(acc, grads, strict=True)]
+                row[:] = [w - rate * g / math.sqrt(a) for w, g, a in zip(row, grads, acc, strict=True)]
+    return rows, bias
+
+
+def test_one_step_of_the_fit_is_the_adagrad_step_by_hand() -> None:
+    # Zero weights: p = (½, ½), error = (-½, +½) for class 0; AdaGrad's first step is -rate × sign(gradient).
+    fitted = _fit([{42: 1.0}], [0], 2, Hyperparameters(epochs=1, learning_rate=0.5))
+    assert list(fitted.rows) == [42]
+    assert fitted.rows[42] == pytest.approx([0.5, -0.5], abs=1e-7)
+    assert fitted.bias == pytest.approx([0.5, -0.5], abs=1e-7)
+    assert all(type(w) is float for w in [*fitted.rows[42], *fitted.bias])  # plain floats: the file is JSON
+
+
+def test_the_numpy_fit_matches_the_pure_python_loop_it_replaced() -> None:
+    corpus = examples(TRAIN, "train")
+    classes = sorted({example.intent for example in corpus})
+    vectors = [_features(example) for example in corpus]
+    labels = [classes.index(example.intent) for example in corpus]
+    params = Hyperparameters(epochs=4)
+    fitted = _fit(vectors, labels, len(classes), params)
+    rows, bias = _reference_fit(vectors, labels, len(classes), params)
+    assert list(fitted.rows) == list(rows)  # the same buckets, in the order the examples first touched them
+    assert max(abs(a - b) for bucket in rows for a, b in zip(fitted.rows[bucket], rows[bucket], strict=True)) < 1e-9
+    assert fitted.bias == pytest.approx(bias, abs=1e-9)
+    assert max(abs(w) for row in rows.values() for w in row) > 0.1  # the comparison is not between two zeros
+
+
+def test_features_are_computed_once_per_message_across_folds(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+
+    def counting(text: NormalisedText) -> Features:
+        calls.append(text.text)
+        return extract(text)
+
+    monkeypatch.setattr(model_module, "_FEATURE_CACHE", {})
+    monkeypatch.setattr(model_module, "extract", counting)
+    out_of_fold_scores(examples(TRAIN, "train"), folds=3, params=Hyperparameters(epochs=2, min_documents=1))
+    assert len(calls) == len(TRAIN)
+    vector = _features(examples(TRAIN, "train")[0])
+    vector.clear()  # callers get their own copy: the cache is untouched
+    assert _features(examples(TRAIN, "train")[0])
+
+
+def test_training_without_numpy_says_how_to_install_it_and_inference_does_not_need_it(
+    small: IntentModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "numpy", None)  # `import numpy` now raises ImportError
+    with pytest.raises(TrainingDependencyError, match=r"needs numpy: pip install 'sesame\[train\]'"):
+        train(examples(TRAIN, "train"), Hyperparameters(min_documents=1))
+    corpus = tmp_path / "train.jsonl"
+    corpus.write_text("".join(json.dumps({"id": f"t-{n}", "subject": s, "body": b, "label": {"intent": i}}) + "\n"
+                              for n, (i, s, b) in enumerate(TRAIN)))
+    assert main(["train", "--corpus", str(corpus), "--out", str(tmp_path / "m.json")]) == 2
+    assert "pip install 'sesame[train]'" in capsys.readouterr().err
+    assert ModelUnderstander(small).understand("compte bloqué", "débloquer ab12345").intent == "unlock"
 
 
 # --- evaluation never on training messages -----------------------------------------------------------------
