@@ -19,7 +19,7 @@ _GAP = r"(?:\W+\w+){0,5}?\W+"
 _SHORT_GAP = r"(?:\W+\w+){0,3}?\W+"
 UNLOCK_VERB = r"des[ -]bloquer\b|de-?(?:bloqu|bloc|blok|bolqu|blqu|bloq)\w*|deve?r{1,2}o?u?il{1,2}\w*|unlock\w*"
 RESET_VERB = r"re-?ini[ts]iali[sz]\w*|reinit\w*|reset\w*|remet+re a zero|remis a zero|raz"
-_LOCKED = r"(?:bloque|bloke|verr?ouill?e|locked)(?:e|s|es)?\b"
+_LOCKED = r"(?:re)?(?:bloque|bloke|verr?ouill?e|locked)(?:e|s|es)?\b"
 # Products whose passwords are not the directory's session password (the corpus guide: "other" or an application).
 # The Office/Microsoft sign-in portal is the directory account itself, not another system.
 _PORTAL = r"portail\w*\b(?!\s+(?:office|microsoft|m365|o365))"
@@ -151,7 +151,9 @@ CUES: tuple[Cue, ...] = (
         RESET,
         Strength.STRONG,
         "reset verb on a password (réinitialiser le mot de passe)",
-        # Verbs only: "la campagne de changement de mot de passe" describes, it does not ask.
+        # Verbs only: "la campagne de changement de mot de passe" describes, it does not ask; so does a past
+        # participle after its auxiliary ("elle avait changé son mot de passe vendredi").
+        r"(?:(?<!\ba )(?<!\bai )(?<!avait )(?<!\bont )(?<!avaient )(?<!avons )|(?!\w+e(?:e|s|es)?\b))"
         rf"\b(?:{RESET_VERB}|renouvel(?!lement)\w*|regener\w*|chang(?!ement)\w*|modifi(?!cation)\w*|redonn\w*"
         rf"|gener(?!al|ation)\w*|attribu\w*|envoy\w*|fournir|transmettre|refaire){_GAP}{_PASSWORD}\b",
     ),
@@ -178,7 +180,9 @@ CUES: tuple[Cue, ...] = (
         rf"\b(?:(?:souvien|rappel|retrouv|zapp|perim)\w*\s+(?:plus\s+|pas\s+)?|(?:connai|sai[st])\w*\s+(?:plus|pas|pu)\s+)"
         rf"(?:de\s+|du\s+)?(?:son|sa|mon|ma|leur|leurs|ses|mes|le|les)\s+(?:{_PASSWORD}|code)\b"
         rf"|\b(?:jamais|pas|toujours pas)\s+recu\s+(?:son|sa|mon|ma|ses|mes|le|les|de)\s+(?:\w+\s+)?{_PASSWORD}\b"
-        rf"|\b{_PASSWORD}{_SHORT_GAP}(?:perime\w*|zappe\w*)",
+        rf"|\b{_PASSWORD}{_SHORT_GAP}(?:perime\w*|zappe\w*)"
+        # "j'ai tapé mon mot de passe trop de fois, je ne m'en souviens plus"
+        rf"|\b{_PASSWORD}\b[^\n]{{0,120}}?\b(?:ne\s+)?(?:m'en|s'en|t'en)\s+(?:souvien|rappel)\w*\s+(?:plus|pas)\b",
     ),
     _cue(
         RESET,
@@ -250,7 +254,8 @@ NEGATED = {
         rf"\b(?:ne|n')\s*(?!(?:arriv|parvien|parvenu|reussi|peu|pouv|pu|sai|sav)\w*\s)(?:\w+\s+)?(?:pas|plus|jamais)\s+"
         rf"(?:\w+\s+){{0,2}}?(?:chang\w*|{RESET_VERB}|modifi\w*)"
         rf"|\bsans\s+(?:le\s+|la\s+|les\s+|l')?(?:{RESET_VERB}|chang\w*)"
-        rf"|(?<!ne )(?<!n')\bconnai\w+\s+(?:bien\s+)?son\s+{_PASSWORD}"
+        rf"|(?<!ne )(?<!n')\bconnai\w+\s+(?:bien\s+)?(?:son|sa|leur|leurs|ses|mon)\s+(?:nouveau\s+|nouvel\s+)?"
+        rf"{_PASSWORD}"
         rf"|\bne\s+touch\w*\s+(?:pas|surtout pas|jamais)\s+(?:a|au)\s+(?:son|sa|leur|ses|le)\s+{_PASSWORD}"
         r"|\b(?:pas besoin|plus besoin|pas la peine|inutile) de (?:le |la |les |l'|lui )?"
         r"(?:reinitialis|reinit|reset|chang|modifi)\w*"
@@ -266,6 +271,8 @@ NEGATED = {
     UNLOCK: re.compile(
         r"\b(?:n'est|ne sont|n'etait|n'etaient)\s+(?:pas|plus)\s+(?:\w+\s+)?(?:bloque|verr?ouill)\w*"
         r"|\bpas (?:de|d')\s*(?:deblocage|deverrouillage)\b"
+        r"|\b(?:aucune?|personne)\s+(?:des\s+\w+\s+|d'entre eux\s+|d'entre elles\s+)?n'(?:est|etait|a ete)"
+        r"\s+(?:\w+\s+)?(?:bloque|verr?ouill)\w*"
     ),
 }
 
@@ -276,7 +283,11 @@ DENIED = {
         r"|\b(?:il|elle|ils|elles|on)\s+(?:a|ont|avait)\s+(?:pas|jamais)\s+(?:\w+\s+)?(?:oublie|perdu)\b"
         r"|\b(?:a|ont|avait)\s+(?:finalement\s+|bien\s+)?retrouve\s+(?:son|sa|leur|leurs|ses)\s+(?:mot de passe|mdp)"
     ),
-    UNLOCK: re.compile(r"\b(?:n'est|ne sont|n'etait|n'etaient)\s+(?:pas|plus)\s+(?:\w+\s+)?(?:bloque|verr?ouill)\w*"),
+    UNLOCK: re.compile(
+        r"\b(?:n'est|ne sont|n'etait|n'etaient)\s+(?:pas|plus)\s+(?:\w+\s+)?(?:bloque|verr?ouill)\w*"
+        r"|\b(?:aucune?|personne)\s+(?:des\s+\w+\s+|d'entre eux\s+|d'entre elles\s+)?n'(?:est|etait|a ete)"
+        r"\s+(?:\w+\s+)?(?:bloque|verr?ouill)\w*"
+    ),
 }
 
 # "il n'a plus accès à sa session" describes a lock-out, not a wish for new access.
@@ -303,7 +314,7 @@ GUARDS: tuple[Guard, ...] = (
         r"|\b(?:ca|sa|cela|tout)\s+(?:re)?(?:fonctionne|marche)\s+(?:de nouveau|a nouveau|maintenant|bien|correctement)"
         r"|\bn'est plus\s+(?:bloque|verr)|\bregularis\w*|\bprobleme\s+(?:regle|resolu)"
         r"|\b(?:a|ai|avons|ont)\s+(?:pu|reussi a)\s+(?:se|me|nous)\s+(?:re)?connecter"
-        r"|\bvous pouvez\s+(?:cloturer|fermer|clore|classer)|\bdeja\s+(?:ete\s+)?(?:debloque|fait|traite)"
+        r"|\bvous pouvez\s+(?:cloturer|fermer|clore|classer)|\bdeja\s+(?:ete\s+)?(?:debloque|fait|traite)\b(?!\s*:)"
         r"|\b(?:a|ai|avons|ont) retrouve (?:son|mon|ses|mes|leur)\s+acces"
         r"|\bfausse alerte\b|\bau temps pour moi\b|\bbien recu\b"
         r"|\b(?:mot de passe|mdp|compte|acces|session|tout)(?:\s+(?!ne\b|n'|pas\b|plus\b)\w+){0,2}\s+"
@@ -369,7 +380,7 @@ GUARDS: tuple[Guard, ...] = (
         INFO,
         "general question about lock-outs (combien de tentatives, panne générale)",
         r"\bcombien\b|\bau bout de combien|\best-ce (?:normal|habituel|logique) (?:que|qu')|\bc'est normal\b"
-        r"|\bse (?:re)?debloque\w* (?:tout seul|automatiquement|seul)|\ben general\s*\?",
+        r"|\bse (?:re)?debloque(?:nt|ra|ront)? (?:tout seul|automatiquement|seul)|\ben general\s*\?",
         confidence=0.8,
     ),
     _guard(
@@ -430,7 +441,7 @@ GUARDS: tuple[Guard, ...] = (
         r"|\b(?:apres|sous reserve de|avec) (?:la |sa |son |leur )?(?:validation|accord) (?:de|du|d')"
         r"|\bune fois (?:que|qu'|son|sa|le|la)\b"
         rf"|\bje ne sais (?:pas|plus) (?:si|quel|quelle|lequel)(?!\s+c'est\s+{_WRONG_DESK})"
-        r"|\b(?:aura|auront) besoin\b|\bpeut-etre que\b"
+        r"|\b(?:aura|auront) besoin\b"
         r"|\bpas (?:sur|sure|certaine?) (?:que|qu'|de|du|d')|\bsauf (?:si|contre-ordre|avis contraire)"
         r"|\bdes (?:son|sa|leur) (?:retour|arrivee)\b|\ben prevision\b|\bsi c'est le cas\b|\ble cas echeant\b"
         r"|\ba (?:son|sa|leur) retour (?:le|lundi|mardi|mercredi|jeudi|vendredi)\b"
@@ -449,7 +460,7 @@ GUARDS: tuple[Guard, ...] = (
         rf"\b(?:mett\w*|mis|fix\w*|defini\w*|choisi\w*|attribu\w*|donn\w*)\s+(?:lui\s+|leur\s+|moi\s+)?(?:le|un"
         rf"|comme)\s+"
         rf"{_PASSWORD}\s+(?!provisoire|temporaire|par defaut)[^\s,.;!?]*\d"
-        rf"|\b{_PASSWORD}\s*(?:=|:)\s*[^\s,.;!?]*\d|\b{_PASSWORD}\s+(?:sera|serait|devient|comme)\s*:?\s*[^\s,.;!?]*\d"
+        rf"|\b{_PASSWORD}\s*(?:=|:)\s*(?=[^\s,.;!?]*[a-z])[^\s,.;!?]*\d|\b{_PASSWORD}\s+(?:sera|serait|devient|comme)\s*:?\s*[^\s,.;!?]*\d"
         r"|\b(?:la |le )?(?:valeur|mot de passe|mdp|code) (?:suivante?|souhaitee?|choisie?|convenue?|de notre choix)\b"
         r"|\bque nous (?:lui |leur )?avons (?:deja )?(?:communique|transmis|donne)"
         rf"|\b(?:remett|remet|remis|redonn|reprend|retabli)\w*\s+(?:\w+\s+){{0,2}}?(?:le meme|son ancien|l'ancien"
@@ -484,12 +495,14 @@ GUARDS: tuple[Guard, ...] = (
         r"|sujet)\b"
         r"|\bpar ailleurs\b|\bd'autre part\b|\ben plus de (?:ca|cela)\b|(?:(?m:^)"
         r"|[.!?][ \t]+)[ \t]*p\.?[ \t]?s\.?[ \t]*[:\-]"
-        r"|\bau passage\b|\bpendant que (?:j'y suis|vous y etes|tu y es)\b|\bet aussi\b|\bautre chose\s*:"
+        r"|(?<!suite )\bau passage\b(?!\s+(?:de|du|des|a|au|sur|en)\b)"
+        r"|\bpendant que (?:j'y suis|vous y etes|tu y es)\b|\bet aussi\b|\bautre chose\s*:"
         r"|\b(?:a|ai|ont|avons|aurait|aurais)\s+(?:aussi|egalement|en plus)\s+(?:un|une|des)\s+"
         r"(?:souci|probleme|pb|question|demande|bug|panne|soucis|problemes)\b"
         r"|(?:(?m:^)|[.!?][ \t]+)[ \t]*(?:aussi|egalement|en meme temps),?\s+(?:pourriez|pouvez|pourrais|peux|merci de"
         r"|il faudrait)\b"
-        r"|\b(?:pourriez|pouvez|pourrais|peux)[- ](?:vous|tu)\s+(?:aussi|egalement|en meme temps|en plus)\b",
+        r"|\b(?:(?:pourriez|pouvez|pourrais|peux)[- ](?:vous|tu)|il faudrait|il faut|faudrait|merci de)\s+"
+        r"(?:aussi|egalement|en meme temps|en plus)\b",
         confidence=0.5,
     ),
     _guard(
@@ -587,6 +600,8 @@ GUARDS: tuple[Guard, ...] = (
         r"|\b(?:[6-9]|\d{2,}|six|sept|huit|neuf|dix|onze|douze|treize|quatorze|quinze|seize|vingt|trente|cinquante"
         r"|cent)\s+(?:personnes|agents|comptes|collegues|utilisateurs|salaries|conseill\w+|stagiaires|postes"
         r"|sessions|membres)\b|\b(?:dizaine|douzaine|quinzaine|vingtaine|trentaine|centaine)\b"
+        # "une dizaine de fois", "une vingtaine de demandeurs d'emploi en salle" count no accounts.
+        r"(?!\s+(?:de|d')\s*(?:fois|minutes?|secondes?|jours?|tentatives?|essais?|demandeurs?|jeunes|participants?))"
         r"|\b(?:boite|compte|adresse|messagerie|session)s?\s+(?:\w+\s+)?(?:collective|generique|partagee?|commune"
         r"|fonctionnelle)s?\b"
         r"|\b(?:hameconn\w*|phishing|piratage|pirat\w*|compromi\w*|usurp\w*|fraud\w*|lien (?:suspect|frauduleux)"
@@ -673,6 +688,15 @@ GUARDS: tuple[Guard, ...] = (
         confidence=0.5,
     ),
     _guard(
+        "request_status",
+        INFO,
+        "asks whether an earlier request was received or handled (ma demande a-t-elle été prise en compte ?)",
+        r"\bconfirmer que (?:ma|notre|la|cette) demande\b|\bavez-vous (?:bien )?recu (?:ma|notre) demande\b"
+        r"|\bma demande (?:\w+ ){0,3}?(?:a|a-t-elle) (?:bien )?ete (?:prise en compte|recue|traitee|enregistree)"
+        r"|\bou en est (?:ma|notre|la|cette) demande\b",
+        confidence=0.7,
+    ),
+    _guard(
         "third_party",
         None,
         "written by a relative or friend of the account's owner, not by a colleague",
@@ -723,9 +747,11 @@ GUARDS: tuple[Guard, ...] = (
         "asks to change contact data (mettre à jour son mobile, nouveau numéro)",
         r"\b(?:mett\w*|mis)\s+a\s+jour\s+(?:\w+\s+){0,2}?(?:mobile|portable|numero|telephone|adresse|mail)"
         # "son ancien mot de passe enregistré sur son téléphone" describes a cause, it changes no contact data.
-        r"|\b(?:chang\w*|modifi\w*|remplac\w*|ajout\w*|enregistr\w*)\s+(?!sur\s)(?:\w+\s+){0,2}?"
+        # "elle a changé de téléphone", "jamais enregistré de numéro": what happened, not a change asked.
+        r"|(?<!a )(?<!ont )(?<!avait )(?<!jamais )\b(?:chang\w*|modifi\w*|remplac\w*|ajout\w*|enregistr\w*)\s+"
+        r"(?!sur\s)(?!de\s+(?:telephone|portable|mobile)\b)(?:\w+\s+){0,2}?"
         r"(?:mobile|portable|numero de (?:telephone|portable|mobile)|telephone|adresse (?:mail|de secours|perso\w*))"
-        r"|\bnouveau (?:numero|portable|mobile|telephone)\b",
+        r"|\bnouveau numero\b|\bnouveau (?:portable|mobile)\s*:",
         confidence=0.5,
     ),
 )

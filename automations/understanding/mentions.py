@@ -79,13 +79,13 @@ _STOP_WORDS = """
     formulaire fiche note appel inconnu inconnue
 """
 _STOP = frozenset(_STOP_WORDS.split())
-_INTENT_WORD = re.compile(r"^(?:de-?)?bloq|verr?ouill|^deve?r{1,2}o?u?il|^reinit|^reset|ment$|-meme$|-memes$")
+_INTENT_WORD = re.compile(r"^(?:de-?|re-?)?bloq|verr?ouill|^deve?r{1,2}o?u?il|^reinit|^reset|ment$|-meme$|-memes$")
 
 _TITLE = r"(?:m\.|mr\.?|mme\.?|mlle\.?|monsieur|madame|mademoiselle)"
 _NAME_CUE = re.compile(
     rf"\b(?:(?:comptes?|comtpes?|cptes?|sessions?|sesions?|acces|mots? de passe|mdp|identifiants?|boite|celui|celle)"
     r"(?:\s+(?:windows|ad|informatique|utilisateur|outlook|de messagerie))?\s+(?:de|d'|du|pour)\s*"
-    rf"|pour\s+|(?P<title>{_TITLE})\s+"
+    rf"|pour\s+|{_TITLE}\s+"
     r"|(?:collegues?|conseill(?:er|ere)s?|agente?s?|utilisat(?:eur|rice)s?|salariee?s?|stagiaires?"
     r"|collaborat(?:eur|rice)s?|apprentie?s?|benevoles?|referente?s?)\s+"
     rf"|il s'agit (?:de|du compte de|d')[ \t]*|(?:{UNLOCK_VERB}|{RESET_VERB})[ \t]+"
@@ -118,6 +118,7 @@ _NAME_STOP_WORDS = """
     merci bonjour bonsoir cordialement identifiant login compte il elle ils elles son sa ses le la les de du des
     pour svp urgent je nous vous on ce cette mission locale cap emploi ad sap citrix windows outlook teams vpn
     office intune azure entra et ou mais car pouvez pourriez peux serait est a au aux en sur dans avec
+    mme mlle madame monsieur mr
 """
 _NAME_STOP = frozenset(_NAME_STOP_WORDS.split())
 _TITLE_GREETING = re.compile(r"[ \t]*(?:madame|monsieur|cher|chere)\b")
@@ -231,10 +232,9 @@ def _names(text: str, folded: str) -> list[tuple[int, int, str]]:
     found: list[tuple[int, int, str]] = []
     for cue in _NAME_CUE.finditer(folded):
         at = cue.end()
-        titled = cue.group("title") is not None
         title = _TITLE_IN_TEXT.match(text, at)
         if title is not None:
-            at, titled = title.end(), True
+            at = title.end()
         words: list[str] = []
         end = at
         while len(words) < 3:
@@ -253,7 +253,8 @@ def _names(text: str, folded: str) -> list[tuple[int, int, str]]:
                 break
             end += gap.end()
         end = at + len(text[at:end].rstrip())
-        if len(words) >= 2 or (titled and words):
+        # "Mme Traoré" alone names no one the directory can resolve: a first name and a surname are needed.
+        if len(words) >= 2:
             found.append((at, end, " ".join(words)))
     return found
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from automations.understanding import AUTOMATABLE, Understanding
 from automations.understanding.ambiguity import unexplained_other_vocabulary
@@ -26,7 +26,7 @@ from automations.understanding.grammar import (
 )
 from automations.understanding.html import html_to_text
 from automations.understanding.lexicon import is_french_word
-from automations.understanding.mentions import find_mentions, mask_greetings
+from automations.understanding.mentions import Mentions, find_mentions, mask_greetings
 from automations.understanding.normalise import NormalisedText, normalise
 from automations.understanding.topics import (
     APP,
@@ -190,6 +190,16 @@ def _account_intent(intents: dict[str, Strength]) -> tuple[str, float] | None:
     return intent, {Strength.STRONG: _CLEAR, Strength.STATE: _STATE_ONLY, Strength.HINT: _HINT_ONLY}[strength]
 
 
+def _only_in(mentions: Mentions, folded_body: str) -> Mentions:
+    """The mentions also written in ``folded_body``."""
+    return replace(
+        mentions,
+        targets=tuple(t for t in mentions.targets if fold(t) in folded_body),
+        names=tuple(n for n in mentions.names if fold(n) in folded_body),
+        mentions=tuple(m for m in mentions.mentions if fold(m.value) in folded_body),
+    )
+
+
 class RulesUnderstander:
     """Rule-based French understanding: no model, every decision explained by the rules that fired."""
 
@@ -293,6 +303,9 @@ class RulesUnderstander:
                 f"intent {account[0]}: report on a named account",
             )
         reasons.append(why)
+        if intent in AUTOMATABLE and text.reply_subject and text.body.strip():
+            # "RE: Compte roy-m" over "Justine est bloquée aussi": a reply's subject names the earlier request's people.
+            mentions = _only_in(mentions, fold(text.body))
         if intent in AUTOMATABLE:
             # The subject of a reply may name the earlier request: only the new text counts then.
             doubt = unexplained_other_vocabulary(intent, body_part if text.reply_subject else masked)

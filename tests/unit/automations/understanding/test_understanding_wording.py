@@ -125,7 +125,57 @@ CASES = [
         ("kmaurel",),
     ),
     ("subject-and-a-name", "Compte verrouillé", "bdumas7\nMerci", "unlock", "auto", ("bdumas7",)),
+    (
+        "none-locked",
+        "mdp",
+        "Deux collègues ont oublié leur mot de passe : nguyen-m et tlopez3. Aucun des deux n'est "
+        "bloqué. Pouvez-vous réinitialiser leurs mots de passe ?",
+        "reset_password",
+        "auto",
+        None,
+    ),
+    (
+        "relocked",
+        "Re: déblocage",
+        "Fabrice Caron (fcaron2) : compte rebloqué ce matin, merci de le débloquer.",
+        "unlock",
+        "auto",
+        ("Fabrice Caron", "fcaron2"),
+    ),
+    (
+        "changed-before",
+        "compte",
+        "Elle avait changé son mot de passe vendredi et s'est trompée ce matin : le compte de "
+        "smarchand est verrouillé, pouvez-vous la débloquer ?",
+        "unlock",
+        "auto",
+        None,
+    ),
     # --- for a person ---------------------------------------------------------------------------------------
+    (
+        "reply-subject-names-the-earlier-account",
+        "Re: Compte roy-m",
+        "Justine de l'accueil est bloquée aussi maintenant. Vous pouvez faire pareil ?",
+        "unlock",
+        "human",
+        (),
+    ),
+    (
+        "title-and-surname-only",
+        "compte",
+        "Mme Traoré est bloquée et a perdu son mot de passe.",
+        "unlock_and_reset",
+        "human",
+        (),
+    ),
+    (
+        "request-status",
+        "RE: Demande",
+        "Pouvez-vous me confirmer que ma demande a bien été prise en compte ? aubertna est bloqué.",
+        "info_request",
+        "human",
+        None,
+    ),
     (
         "locked-in-an-app",
         "outil",
