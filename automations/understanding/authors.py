@@ -8,7 +8,10 @@ measured before tuning (the figures in docs/understanding.md say which).
 
     python -m automations.understanding.authors scores --corpus corpus/train.jsonl --out /tmp/loao-scores.json
     python -m automations.understanding.authors report --corpus corpus/train.jsonl --scores /tmp/loao-scores.json
-    python -m automations.understanding.authors calibrate --corpus corpus/train.jsonl --scores /tmp/loao-scores.json
+    python -m automations.understanding.authors grid --corpus corpus/train.jsonl --scores /tmp/loao-scores.json \
+        --readings corpus/untuned-readings.json
+    python -m automations.understanding.authors calibrate --corpus corpus/train.jsonl --scores /tmp/loao-scores.json \
+        --auto-threshold 0.3
 
 The scores take a minute or so (two models per author, trained with numpy) and are cached in ``--out``, keyed by
 each message's fingerprint, so the report can be rerun after every rule change in seconds.
@@ -23,7 +26,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from automations.understanding import AUTO, HUMAN, Understanding
+from automations.understanding import AUTO, AUTOMATABLE, HUMAN, Understanding
 from automations.understanding.model import (
     AUTO_CLASS,
     Example,
@@ -35,6 +38,7 @@ from automations.understanding.model import (
 )
 from automations.understanding.policy import (
     AUTO_COVERAGE,
+    FLOOR,
     THRESHOLDS_FILE,
     Observation,
     Thresholds,
@@ -192,6 +196,29 @@ def report(
     return "\n".join(lines)
 
 
+GRID = (None, 0.1, 0.2, 0.3, 0.4, 0.5)
+
+
+def grid(corpus: Path, scores: dict[str, dict[str, float]], readings: dict[str, dict[str, str]]) -> str:
+    """``auto`` precision and coverage of the shipped policy (intent thresholds at the floor) for each decision-head
+    threshold, with and without ``model_must_agree``, on the messages that have a reading from before the rules were
+    tuned on their author: the honest ground on which to choose the head's threshold."""
+    observed = [(i, o) for i, o in _observations(corpus, scores, readings) if i in readings]
+    floor = {intent: FLOOR for intent in AUTOMATABLE}
+    rules_alone = Figures()
+    for record_id, o in observed:
+        rules_alone.add(record_id, o.gold_intent, o.gold_decision, o.rules)
+    lines = [f"{len(observed)} messages with an untuned reading; rules alone: {rules_alone.line()}"]
+    for agree in (False, True):
+        for head in GRID:
+            figures = Figures()
+            for record_id, o in observed:
+                reading = combine(o.rules, _model_reading(o), Thresholds(floor, auto=head, agree=agree))
+                figures.add(record_id, o.gold_intent, o.gold_decision, reading)
+            lines.append(f"  head {head!s:<5} agree {agree!s:<5} {figures.line()}")
+    return "\n".join(lines)
+
+
 def fit_thresholds(
     corpus: Path, scores: dict[str, dict[str, float]], *, coverage: float = AUTO_COVERAGE, agree: bool = True
 ) -> Thresholds:
@@ -226,7 +253,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     fit_cmd.add_argument("--out", type=Path, default=THRESHOLDS_FILE)
     fit_cmd.add_argument("--coverage", type=float, default=AUTO_COVERAGE, help="coverage the decision head keeps")
     fit_cmd.add_argument("--no-agree", action="store_true", help="do not require the model's top intent to agree")
+    fit_cmd.add_argument(
+        "--auto-threshold", type=float, help="the decision head's threshold, chosen with `grid`, instead of --coverage"
+    )
+    grid_cmd = sub.add_parser("grid", help="precision/coverage per decision-head threshold on untuned readings")
+    grid_cmd.add_argument("--corpus", type=Path, required=True)
+    grid_cmd.add_argument("--scores", type=Path, required=True)
+    grid_cmd.add_argument("--readings", type=Path, required=True)
     args = parser.parse_args(argv)
+    if args.command == "grid":
+        loaded = (json.loads(path.read_text(encoding="utf-8")) for path in (args.scores, args.readings))
+        print(grid(args.corpus, *loaded))
+        return
     if args.command == "calibrate":
         fitted = fit_thresholds(
             args.corpus,
@@ -234,7 +272,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             coverage=args.coverage,
             agree=not args.no_agree,
         )
-        fitted.save(args.out, source=f"{args.corpus.name}, out-of-author scores")
+        if args.auto_threshold is not None:
+            fitted = replace(fitted, auto=args.auto_threshold)
+        head = "chosen with `authors grid`" if args.auto_threshold is not None else f"for {args.coverage:.0%} coverage"
+        fitted.save(args.out, source=f"{args.corpus.name}, out-of-author scores; decision head {head}")
         print(json.dumps({**fitted.by_intent, "auto": fitted.auto, "model_must_agree": fitted.agree}, indent=2))
         return
     if args.command == "scores":
