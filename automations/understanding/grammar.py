@@ -18,7 +18,7 @@ _PASSWORD = PASSWORD_WORDS
 _GAP = r"(?:\W+\w+){0,5}?\W+"
 _SHORT_GAP = r"(?:\W+\w+){0,3}?\W+"
 UNLOCK_VERB = r"des[ -]bloquer\b|de-?(?:bloqu|bloc|blok|bolqu|blqu|bloq)\w*|deve?r{1,2}o?u?il{1,2}\w*|unlock\w*"
-RESET_VERB = r"re-?ini[ts]iali[sz]\w*|reinit\w*|reset\w*|remet+re a zero|remis a zero|raz"
+RESET_VERB = r"re-?ini[ts]iali[sz]\w*|reinit\w*|reset\w*|remet+re a zero|remise? a zero|raz"
 _LOCKED = r"(?:re)?(?:bloque|bloke|verr?ouill?e|locked)(?:e|s|es)?\b"
 # Products whose passwords are not the directory's session password (the corpus guide: "other" or an application).
 # The Office/Microsoft sign-in portal is the directory account itself, not another system.
@@ -178,7 +178,7 @@ CUES: tuple[Cue, ...] = (
         Strength.STRONG,
         "password no longer remembered (ne se souvient plus, zappé)",
         rf"\b(?:(?:souvien|rappel|retrouv|zapp|perim)\w*\s+(?:plus\s+|pas\s+)?|(?:connai|sai[st])\w*\s+(?:plus|pas|pu)\s+)"
-        rf"(?:de\s+|du\s+)?(?:son|sa|mon|ma|leur|leurs|ses|mes|le|les)\s+(?:{_PASSWORD}|code)\b"
+        rf"(?:de\s+|du\s+)?(?:son|sa|mon|ma|leur|leurs|ses|mes|le|les)\s+(?:bon\s+|vrai\s+)?(?:{_PASSWORD}|code)\b"
         rf"|\b(?:jamais|pas|toujours pas)\s+recu\s+(?:son|sa|mon|ma|ses|mes|le|les|de)\s+(?:\w+\s+)?{_PASSWORD}\b"
         rf"|\b{_PASSWORD}{_SHORT_GAP}(?:perime\w*|zappe\w*)"
         # "j'ai tapé mon mot de passe trop de fois, je ne m'en souviens plus"
@@ -248,6 +248,12 @@ CUES: tuple[Cue, ...] = (
 )
 
 # A cue the writer denies: "elle ne veut pas changer de mot de passe", "son compte n'est pas verrouillé".
+# "pas bloquée.", "comptes non verrouillés", "Compte verrouillé : non": a lock said not to be there.
+_LOCK_SAID_NO = (
+    r"(?:(?m:^)|[.,;:!?(][ \t]*)pas\s+(?:encore\s+|du tout\s+)?(?:bloque|verr?ouill)\w*"
+    r"|\bnon[ -](?:bloque|verr?ouill)\w*|\b(?:bloque|verr?ouill)\w*\s*:\s*non\b"
+)
+
 NEGATED = {
     RESET: re.compile(
         # "n'arrive pas à le changer", "ne parvient pas à le modifier": a symptom of the reset needed, not a refusal.
@@ -259,8 +265,11 @@ NEGATED = {
         rf"|\bne\s+touch\w*\s+(?:pas|surtout pas|jamais)\s+(?:a|au)\s+(?:son|sa|leur|ses|le)\s+{_PASSWORD}"
         r"|\b(?:pas besoin|plus besoin|pas la peine|inutile) de (?:le |la |les |l'|lui )?"
         r"(?:reinitialis|reinit|reset|chang|modifi)\w*"
-        r"|\b(?:a|ont|avait|aurait)\s+(?:finalement\s+|bien\s+)?retrouve\s+(?:son|sa|leur|leurs|ses)\s+"
+        r"|\b(?:a|ont|avait|aurait)\s+(?:finalement\s+|bien\s+)?retrouve\s+(?:son|sa|leur|leurs|ses|le)\s+(?:bon\s+)?"
         r"(?:mot de passe|mdp)"
+        # "pas d'oubli de mot de passe", "aucun mdp oublié", "il n'est pas oublié", "rien à changer de ce côté-là"
+        r"|\bpas d'oubli\b|\baucun (?:mdp|mot de passe) oublie|\brien a changer\b"
+        r"|\b(?:n'a|n'est|ne sont|n'ont)\s+(?:pas|jamais)\s+(?:expire|oublie)\w*"
         rf"|\bpas\s+(?:de|d')\s*(?:{RESET_VERB}|changement|nouveau\s+(?:mdp|mot de passe))"
         r"|\b(?:n'a|n'ont|n'avait)\s+(?:pas|jamais)\s+(?:\w+\s+)?(?:oublie|perdu)\b"
         r"|\b(?:il|elle|ils|elles|on)\s+(?:a|ont|avait)\s+(?:pas|jamais)\s+(?:\w+\s+)?(?:oublie|perdu)\b"
@@ -270,9 +279,10 @@ NEGATED = {
     ),
     UNLOCK: re.compile(
         r"\b(?:n'est|ne sont|n'etait|n'etaient)\s+(?:pas|plus)\s+(?:\w+\s+)?(?:bloque|verr?ouill)\w*"
-        r"|\bpas (?:de|d')\s*(?:deblocage|deverrouillage)\b"
+        r"|\bpas (?:de|d')\s*(?:deblocage|deverrouillage|blocage|verrouillage)\b|\bce n'est pas un blocage\b"
         r"|\b(?:aucune?|personne)\s+(?:des\s+\w+\s+|d'entre eux\s+|d'entre elles\s+)?n'(?:est|etait|a ete)"
         r"\s+(?:\w+\s+)?(?:bloque|verr?ouill)\w*"
+        rf"|{_LOCK_SAID_NO}"
     ),
 }
 
@@ -281,12 +291,14 @@ DENIED = {
     RESET: re.compile(
         r"\b(?:n'a|n'ont|n'avait)\s+(?:pas|jamais)\s+(?:\w+\s+)?(?:oublie|perdu)\b"
         r"|\b(?:il|elle|ils|elles|on)\s+(?:a|ont|avait)\s+(?:pas|jamais)\s+(?:\w+\s+)?(?:oublie|perdu)\b"
-        r"|\b(?:a|ont|avait)\s+(?:finalement\s+|bien\s+)?retrouve\s+(?:son|sa|leur|leurs|ses)\s+(?:mot de passe|mdp)"
+        r"|\b(?:a|ont|avait)\s+(?:finalement\s+|bien\s+)?retrouve\s+(?:son|sa|leur|leurs|ses|le)\s+(?:bon\s+)?"
+        r"(?:mot de passe|mdp)"
     ),
     UNLOCK: re.compile(
         r"\b(?:n'est|ne sont|n'etait|n'etaient)\s+(?:pas|plus)\s+(?:\w+\s+)?(?:bloque|verr?ouill)\w*"
         r"|\b(?:aucune?|personne)\s+(?:des\s+\w+\s+|d'entre eux\s+|d'entre elles\s+)?n'(?:est|etait|a ete)"
         r"\s+(?:\w+\s+)?(?:bloque|verr?ouill)\w*"
+        rf"|{_LOCK_SAID_NO}"
     ),
 }
 
@@ -313,7 +325,7 @@ GUARDS: tuple[Guard, ...] = (
         r"|\bc'?est\s+(?:bon|ok|regle|resolu|fait|good)\b|\bmerci,?\s+c'?est\s+(?:bon|ok)\b"
         r"|\b(?:ca|sa|cela|tout)\s+(?:re)?(?:fonctionne|marche)\s+(?:de nouveau|a nouveau|maintenant|bien|correctement)"
         r"|\bn'est plus\s+(?:bloque|verr)|\bregularis\w*|\bprobleme\s+(?:regle|resolu)"
-        r"|\b(?:a|ai|avons|ont)\s+(?:pu|reussi a)\s+(?:se|me|nous)\s+(?:re)?connecter"
+        r"|\b(?:a|ai|avons|ont)\s+(?:bien\s+)?(?:pu|reussi a)\s+(?:se|me|nous)\s+(?:re)?connecter"
         r"|\bvous pouvez\s+(?:cloturer|fermer|clore|classer)|\bdeja\s+(?:ete\s+)?(?:debloque|fait|traite)\b(?!\s*:)"
         r"|\b(?:a|ai|avons|ont) retrouve (?:son|mon|ses|mes|leur)\s+acces"
         r"|\bfausse alerte\b|\bau temps pour moi\b|\bbien recu\b"
@@ -535,7 +547,8 @@ GUARDS: tuple[Guard, ...] = (
         "follow-up on an earlier request, partly solved (ça marche pour la première)",
         r"\b(?:ca|cela) (?:re)?(?:marche|fonctionne) pour (?:la|le|les|l')"
         r"|\bpour (?:la|le) (?:premiere?|deuxieme|second)\b"
-        r"|\b(?:ca|cela|c'est|tout)\s+(?:re)?(?:marche|fonctionne|bon|ok|regle)\b[^.\n]{0,60}\b(?:par contre|mais"
+        r"|\b(?:(?:ca|cela|c'est|tout)\s+(?:re)?(?:marche|fonctionne|bon|ok|regle)|pu se (?:re)?connecter)\b"
+        r"[^\n]{0,60}\b(?:par contre|mais"
         r"|en revanche"
         r"|sauf)\b",
         confidence=0.6,

@@ -76,7 +76,7 @@ _STOP_WORDS = """
     resolu good reparti nos vos conseilleres conseillers personnes apprentis apprenties stagiaires collegues
     salaries salariees agentes collaborateurs collaboratrices
     needed required locked unlock reset room screen meeting help hello hi lockout lock verrou propre etage rdc
-    formulaire fiche note appel inconnu inconnue
+    formulaire fiche note appel inconnu inconnue etant got exemple example
 """
 _STOP = frozenset(_STOP_WORDS.split())
 _INTENT_WORD = re.compile(r"^(?:de-?|re-?)?bloq|verr?ouill|^deve?r{1,2}o?u?il|^reinit|^reset|ment$|-meme$|-memes$")

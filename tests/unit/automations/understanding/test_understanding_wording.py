@@ -151,6 +151,47 @@ CASES = [
         "auto",
         None,
     ),
+    (
+        "lock-said-no",
+        "mdp",
+        "svp reinitialiser mdp de hlebrun oublié. pas bloquée. merci",
+        "reset_password",
+        "auto",
+        None,
+    ),
+    (
+        "form-lock-no",
+        "Réinitialisation",
+        "Compte : dhoarau4\nMotif : mot de passe oublié\nCompte verrouillé : non",
+        "reset_password",
+        "auto",
+        None,
+    ),
+    (
+        "no-forgetting",
+        "verrou",
+        "Le compte de cbonnet2 est verrouillé. Pas d'oubli de mot de passe, juste des erreurs "
+        "de frappe. Merci de débloquer.",
+        "unlock",
+        "auto",
+        None,
+    ),
+    (
+        "not-the-right-password",
+        "compte",
+        "Mon compte svernier est verrouillé et je crois que je ne connais plus le bon mot de passe.",
+        "unlock_and_reset",
+        "auto",
+        None,
+    ),
+    (
+        "found-the-right-one",
+        "compte",
+        "Le compte de tblanch3 est bloqué ; il a retrouvé le bon mot de passe, seul un déblocage est nécessaire.",
+        "unlock",
+        "auto",
+        None,
+    ),
     # --- for a person ---------------------------------------------------------------------------------------
     (
         "reply-subject-names-the-earlier-account",
