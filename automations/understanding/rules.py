@@ -131,8 +131,9 @@ _OWN_ACCOUNT = re.compile(
     # A call note about the caller's own account: "pour son propre compte", "utilisateur impacté : l'appelant".
     r"|son propre compte|sa propre session|(?:pour )?(?:lui|elle)-meme|l'appelant(?:e)?)\b"
 )
-# A new message whose body says nothing (empty, "merci", "svp"): the subject is the request.
+# Guards that count wherever their words hide, quoted or forwarded history included.
 _ANYWHERE = frozenset({"injection"})
+# A new message whose body says nothing (empty, "merci", "svp"): the subject is the request.
 _BARE_BODY = re.compile(r"[\s.!]*(?:(?:merci|thanks)(?: d'avance| par avance| beaucoup| bcp)?|svp|stp)?[\s.!]*")
 _POINTS_TO_SUBJECT = re.compile(
     r"\b(?:voir|cf\.?|cf|comme (?:indique |dit )?(?:en|dans l'|dans le)|precise en) ?(?:l'|en |le )?(?:objet|sujet)\b"
@@ -232,7 +233,7 @@ class RulesUnderstander:
                 topics[topic.intent] = topic.label
                 reasons.append(f"{topic.intent}: {topic.label}")
         guards = [guard for guard in GUARDS if guard.pattern.search(masked)]
-        # An instruction to the machine counts wherever it hides: a quoted line, the forwarded history.
+        # A note to the machine counts wherever it hides: a quoted line, the forwarded history.
         whole = fold(f"{subject}\n{html_to_text(body)[0]}")
         guards += [g for g in GUARDS if g.name in _ANYWHERE and g not in guards and g.pattern.search(whole)]
         if RESET not in intents:
@@ -245,9 +246,9 @@ class RulesUnderstander:
         caps = [g.confidence for g in blockers]
 
         body_hits = [hit for hit in hits if not hit.in_subject]
-        # "voir objet, merci de faire vite", "comme d'hab svp": the body points to the request in the subject.
         mentions = find_mentions(text.text, text.folded, sender=sender)
-        # "Objet : Compte verrouillé" over a body naming only the person: the subject is the request.
+        # "Objet : Compte verrouillé" over a body naming only the person: the subject is the request; so it is under
+        # "voir objet, merci de faire vite", "comme d'hab svp".
         rest = body_part
         for mention in mentions.mentions:
             rest = rest.replace(fold(mention.value), " ")

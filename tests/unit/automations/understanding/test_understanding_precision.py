@@ -10,11 +10,12 @@ import pytest
 from automations.understanding.html import html_to_text
 from automations.understanding.normalise import normalise
 from automations.understanding.rules import RulesUnderstander
+from tests.fixtures.readings import Case, assert_reading
 
 SENDER = "paul.girard@cap-emploi-exemple.fr"
 
 # (id, subject, body, intent, decision, values of the mentions found; None: not asserted)
-CASES = [
+CASES: list[Case] = [
     # --- still automated: wording, case and lists the grammar used to miss -------------------------------
     ("shouted", "urgent", "RESET MDP POUR JDURAND SVP", "reset_password", "auto", ("jdurand",)),
     ("english", "pb", "reset password tbarre2 pls", "reset_password", "auto", ("tbarre2",)),
@@ -310,24 +311,9 @@ def rules() -> RulesUnderstander:
     return RulesUnderstander()
 
 
-@pytest.mark.parametrize(
-    ("case_id", "subject", "body", "intent", "decision", "values"), CASES, ids=[c[0] for c in CASES]
-)
-def test_precision_rule(
-    rules: RulesUnderstander,
-    case_id: str,
-    subject: str,
-    body: str,
-    intent: str | None,
-    decision: str,
-    values: tuple[str, ...] | None,
-) -> None:
-    result = rules.understand(subject, body, sender=SENDER)
-    assert result.decision == decision, (case_id, result.reasons)
-    if intent is not None:
-        assert result.intent == intent, (case_id, result.reasons)
-    if values is not None:
-        assert tuple(m.value for m in result.mentions) == values, (case_id, result.mentions)
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_precision_rule(rules: RulesUnderstander, case: Case) -> None:
+    assert_reading(rules, case, SENDER)
 
 
 def test_html_body_is_read_as_text_and_hidden_html_is_flagged() -> None:

@@ -7,11 +7,12 @@ from __future__ import annotations
 import pytest
 
 from automations.understanding.rules import RulesUnderstander
+from tests.fixtures.readings import Case, assert_reading
 
 SENDER = "lea.morin@mission-locale-exemple.fr"
 
 # (id, subject, body, intent, decision, values of the mentions found; None: not asserted)
-CASES = [
+CASES: list[Case] = [
     # --- automated ------------------------------------------------------------------------------------------
     ("subject-only", "Débloquer le compte de kvasseur svp", "", "unlock", "auto", ("kvasseur",)),
     ("subject-only-thanks", "Réinitialiser le mdp de pduval2", "Merci d'avance", "reset_password", "auto", None),
@@ -421,24 +422,9 @@ def rules() -> RulesUnderstander:
     return RulesUnderstander()
 
 
-@pytest.mark.parametrize(
-    ("case_id", "subject", "body", "intent", "decision", "values"), CASES, ids=[c[0] for c in CASES]
-)
-def test_wording(
-    rules: RulesUnderstander,
-    case_id: str,
-    subject: str,
-    body: str,
-    intent: str | None,
-    decision: str,
-    values: tuple[str, ...] | None,
-) -> None:
-    result = rules.understand(subject, body, sender=SENDER)
-    assert result.decision == decision, (case_id, result.reasons)
-    if intent is not None:
-        assert result.intent == intent, (case_id, result.reasons)
-    if values is not None:
-        assert tuple(m.value for m in result.mentions) == values, (case_id, result.mentions)
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_wording(rules: RulesUnderstander, case: Case) -> None:
+    assert_reading(rules, case, SENDER)
 
 
 def test_a_forward_pointing_below_takes_the_account_from_the_forwarded_message(rules: RulesUnderstander) -> None:
