@@ -94,7 +94,7 @@ def test_registered_correspondent_gets_account_unlocked_and_ticket_closed(world:
         ("Merci de débloquer le compte oldadmin", CORRESPONDENT, "privileged_account"),
         ("Merci de débloquer le compte gone", CORRESPONDENT, "account_disabled"),
         ("Merci de débloquer le compte free", CORRESPONDENT, "account_not_locked"),
-        ("Merci de débloquer le compte inconnu", CORRESPONDENT, "account_not_found"),
+        ("Merci de débloquer le compte zzinconnu", CORRESPONDENT, "account_not_found"),
         ("Merci de débloquer le compte cfabre", CORRESPONDENT, "target_is_correspondent"),
         ("Merci de débloquer les comptes jdupont et nroux", CORRESPONDENT, "several_targets"),
         ("Pouvez-vous donner à Amélie un accès en écriture au dossier partagé Orientation ?", CORRESPONDENT,
