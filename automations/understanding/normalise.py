@@ -36,6 +36,9 @@ class NormalisedText:
     forwarded: bool = False
     reply_subject: bool = False
     removed: tuple[str, ...] = ()
+    # Subject and the whole cleaned body, quoted and forwarded history included, folded: where a note to the
+    # machine may hide.
+    everything_folded: str = ""
 
     @property
     def body_start(self) -> int:
@@ -125,4 +128,5 @@ def normalise(subject: str, body: str) -> NormalisedText:
         forwarded=forwarded,
         reply_subject=reply,
         removed=tuple(removed),
+        everything_folded=fold(f"{clean_subject}\n{clean_body}"),
     )

@@ -24,7 +24,6 @@ from automations.understanding.grammar import (
     Guard,
     Strength,
 )
-from automations.understanding.html import html_to_text
 from automations.understanding.lexicon import is_french_word
 from automations.understanding.mentions import Mentions, find_mentions, mask_greetings
 from automations.understanding.normalise import NormalisedText, normalise
@@ -234,8 +233,8 @@ class RulesUnderstander:
                 reasons.append(f"{topic.intent}: {topic.label}")
         guards = [guard for guard in GUARDS if guard.pattern.search(masked)]
         # A note to the machine counts wherever it hides: a quoted line, the forwarded history.
-        whole = fold(f"{subject}\n{html_to_text(body)[0]}")
-        guards += [g for g in GUARDS if g.name in _ANYWHERE and g not in guards and g.pattern.search(whole)]
+        everything = text.everything_folded
+        guards += [g for g in GUARDS if g.name in _ANYWHERE and g not in guards and g.pattern.search(everything)]
         if RESET not in intents:
             # "débloquer j.fournier, ne PAS réinitialiser": the denied reset is not the unlock asked.
             guards = [guard for guard in guards if guard.name != NEGATED_RESET_GUARD]
