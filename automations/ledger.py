@@ -6,6 +6,8 @@ SQLite by default, any SQLAlchemy URL in production. The managers' figures are c
 from __future__ import annotations
 
 import json
+import sqlite3
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -245,6 +247,9 @@ class Outcome:
     uo_tr11: bool = False
 
 
+_WAL_ATTEMPTS = 100  # 10 s
+
+
 def _sqlite_pragmas(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(connection: Any, _record: Any) -> None:
@@ -252,7 +257,16 @@ def _sqlite_pragmas(engine: Engine) -> None:
         # The busy timeout first: switching to WAL takes a lock too, and workers starting together must wait for
         # it, not fail with "database is locked". WAL lets the pollers read while a worker writes.
         cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA journal_mode=WAL")
+        # SQLite answers the switch to WAL with "database is locked" at once, without the busy timeout, while
+        # another connection creates the database: wait for it here.
+        for attempt in range(_WAL_ATTEMPTS):
+            try:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                break
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or attempt == _WAL_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.1)
         cursor.close()
 
 
