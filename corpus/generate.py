@@ -34,6 +34,7 @@ with an empty new part, ``+re`` quoted history below, ``+ar`` auto-reply headers
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import re
@@ -490,12 +491,20 @@ def _within(a: str, b: str, limit: int) -> bool:
     return previous[len(b)] <= limit
 
 
+@functools.cache
+def _trigrams(text: str) -> frozenset[str]:
+    # Cached: every train body is compared with the same few hundred held-out bodies.
+    return frozenset(text[i : i + 3] for i in range(max(1, len(text) - 2)))
+
+
 def near_duplicate_of(text: str, others: list[str]) -> int | None:
     """The index of the first of ``others`` within the near-duplicate distance of ``text``, or None."""
-    grams = {text[i : i + 3] for i in range(max(1, len(text) - 2))}
+    grams = _trigrams(text)
     for index, other in enumerate(others):
         limit = max(NEAR_DUPLICATE_FLOOR, int(NEAR_DUPLICATE_SHARE * max(len(text), len(other))))
-        other_grams = {other[i : i + 3] for i in range(max(1, len(other) - 2))}
+        if abs(len(text) - len(other)) > limit:
+            continue  # the distance is at least the difference in length
+        other_grams = _trigrams(other)
         if max(len(grams - other_grams), len(other_grams - grams)) > 3 * limit:
             continue
         if _within(text, other, limit):

@@ -18,13 +18,20 @@ _PASSWORD = re.compile(rf"\b{PASSWORD_WORDS}\b")
 _LOCK = re.compile(r"\b(?:de-?)?(?:bloq|bloc|blok|verr?ouil|lock|deverr|unlock)\w*")
 # A sentence: what the explanation must share with the mention.
 # "compte pas bloqué", "n'est pas verrouillé": a lock that is denied.
-_LOCK_DENIED = re.compile(r"\b(?:pas|non|jamais|plus)\s+(?:\w+\s+)?(?:bloque|verr?ouill)\w*")
+_LOCK_DENIED = re.compile(
+    r"\b(?:pas|non|jamais|plus)\s+(?:\w+\s+)?(?:bloque|verr?ouill)\w*"
+    # "je ne voudrais pas qu'elle finisse par bloquer son compte", "pour éviter de le bloquer": a lock feared.
+    r"|\b(?:pas qu'\w+|eviter de|avant de|finisse par|finir par|risque de|risquer de)\s+(?:\w+\s+){0,3}?(?:se\s+)?"
+    r"(?:bloqu|verr?ouill)\w*"
+)
 # "elle le connaît", "il connaît son mot de passe" (not "personne ne le connaît").
 _PASSWORD_KNOWN = re.compile(
     r"(?<!ne )(?<!n')\b(?:le|la|l')\s*conna[i]t\b|(?<!ne )(?<!n')\bconnai\w*\s+(?:bien\s+)?(?:son|leur|sa)\s+"
     r"(?:mot de passe|mdp)\b"
 )
 _SENTENCE = re.compile(r"[^.;!?\n]+")
+# "ce qui bloque la démarche": the verb with an object blocks something, it describes no account lock.
+_LOCK_AS_A_VERB = re.compile(r"\bbloqu(?:e|ent|ait|aient)\s+(?:la|le|les|l')\s*(?!compte|session|acces|poste)\w{3,}")
 _PASSWORD_EXPLAINED = re.compile(
     r"\b(?:tap|saisi|tromp|erron|mauvais|faux|fausse|ancien|essai|tentative|erreur|plusieurs fois|trop de)\w*"
     r"|(?<!ne )(?<!n')\b(?:connai|conserv|garde|retrouv|dispos)\w*"
@@ -32,6 +39,11 @@ _PASSWORD_EXPLAINED = re.compile(
     r"(?:mot de passe|mdp)"
     r"|\b(?:je l'ai|il l'a|elle l'a|ils l'ont|elles l'ont)\b(?!\s+(?:\w+\s+)?(?:oubli|perdu|change|modifi))"
     r"|\brat\w*|\bconnu\w*|\bincorrect\w*|\bse souvien\w*\s+(?:bien|tres bien|parfaitement)\b"
+    # "s'est planté de mot de passe", "après la mise à jour de son mot de passe sur son téléphone", "un vieux mot de
+    # passe enregistré", "il a changé son mot de passe trois fois", "la politique de mots de passe": causes.
+    r"|\bplant\w*|\bmis\w* a jour\b|\bvieux\b|\benregistr\w*|\bpolitique\b|\bcaracteres\b"
+    r"|\b(?:a|ont|avait|avaient)\s+(?:\w+\s+)?(?:change|modifie|renouvele)\s+(?:son|sa|leur|ses|le)\s+"
+    r"(?:mot de passe|mdp)"
     # "le mdp de dupont-j est bloqué": the password named as what is locked, i.e. the account lock.
     r"|\b(?:mots? de passe|mdp|password)\s+(?:[\w'-]+\s+){0,4}?(?:est |sont |a ete |s'est )?(?:bloque|verr?ouill)\w*"
     r"|\b(?:bon|correct|meme) (?:mot de passe|mdp)\b|\bcorrect\b"
@@ -57,7 +69,7 @@ def unexplained_other_vocabulary(intent: str, text: str) -> str | None:
     elif intent == RESET:
         if _PASSWORD_KNOWN.search(text):
             return "the password is known: a change the person can make, or not a reset"
-        for sentence in _sentences_with(_LOCK, text):
+        for sentence in _sentences_with(_LOCK, _LOCK_AS_A_VERB.sub(" ", text)):
             if not (NEGATED[UNLOCK].search(sentence) or _LOCK_DENIED.search(sentence)):
                 return "a lock is mentioned but no unlock was recognised"
     return None

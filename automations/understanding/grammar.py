@@ -19,24 +19,40 @@ _GAP = r"(?:\W+\w+){0,5}?\W+"
 _SHORT_GAP = r"(?:\W+\w+){0,3}?\W+"
 UNLOCK_VERB = r"des[ -]bloquer\b|de-?(?:bloqu|bloc|blok|bolqu|blqu|bloq)\w*|deve?r{1,2}o?u?il{1,2}\w*|unlock\w*"
 RESET_VERB = r"re-?ini[ts]iali[sz]\w*|reinit\w*|reset\w*|remet+re a zero|remise? a zero|raz"
-_LOCKED = r"(?:re)?(?:bloque|bloke|verr?ouill?e|locked)(?:e|s|es)?\b"
+# (Not the verb "ce qui bloque la démarche": a lock is a state, with no object after it.)
+_LOCKED = (
+    r"(?:re)?(?:bloque|bloke|verr?ouill?e|locked)(?:e|s|es)?\b"
+    r"(?![ \t]+(?:la|le|les|l')[ \t]*(?!matin|soir|midi|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|week"
+    r"|semaine|jour|temps|depuis)[a-z]{3,})"
+)
 # Products whose passwords are not the directory's session password (the corpus guide: "other" or an application).
 # The Office/Microsoft sign-in portal is the directory account itself, not another system.
-_PORTAL = r"portail\w*\b(?!\s+(?:office|microsoft|m365|o365))"
+_PORTAL = (
+    r"portail\w*\b(?!\s+(?:office|microsoft|m365|o365"
+    # "le portail pour changer mon mot de passe": the directory's self-service page, not another system.
+    r"|(?:pour|de)\s+(?:changer|modifier|reinitialis\w*|changement|reinitialisation|modification)\b))"
+)
 _OTHER_PRODUCTS = (
     r"messagerie|boite (?:mail|aux lettres|de messagerie)|webmail|teams|wi-?fi|extranet|intranet"
     rf"|{_PORTAL}"
     r"|telephone|portable|mobile|badge|carte\s+(?:agent|professionnelle|d'acces|bancaire)|photocopieu\w+"
     r"|applis?|applications?|logiciels?|plateformes?|site\s+(?:de|du|des|internet|web)|gmail|yahoo|hotmail"
     r"|france ?travail|pole ?emploi|ameli|impots|zoom|skype|visio\w*|tablette|ipad|iphone|espaces?\s+(?:\w+\s+)?"
-    r"(?:partenaires?|pro\w*|personnel|client|france travail|candidat|employeur|emploi)"
+    r"(?:partenaires?|pro\w*|personnel|client|france travail|candidat|employeur|emploi|salaries?|rh|paie|agents?)"
 )
 
 
 # "je ne sais pas si c'est la bonne adresse": unsure of the desk written to, not of the request.
 _WRONG_DESK = (
     r"(?:la bonne (?:adresse|personne|boite|equipe)|le bon (?:service|interlocuteur|contact|endroit|support)"
-    r"|au bon (?:endroit|service)|a la bonne (?:adresse|personne))"
+    r"|au bon (?:endroit|service)|a la bonne (?:adresse|personne)"
+    # "je ne sais pas si c'est la bonne façon de faire": unsure of the form of the message, not of the request.
+    r"|la bonne (?:facon|maniere|methode|procedure|formule)|utile)"
+)
+
+
+_FORGOTTEN_BEFORE = "".join(
+    f"(?<!{verb} {whose} )" for verb in ("oublie", "perdu") for whose in ("leur", "leurs", "son", "sa", "ses", "le")
 )
 
 
@@ -94,7 +110,7 @@ CUES: tuple[Cue, ...] = (
         UNLOCK,
         Strength.STATE,
         "account described as locked",
-        rf"\b(?:comptes?|comtpes?|cptes?|cpts?|sessions?|sesions?|acces|utilisat\w*|user|login|identifiant|account"
+        rf"\b(?:comptes?|comtpes?|contes?|cptes?|cpts?|sessions?|sesions?|acces|utilisat\w*|user|login|identifiant|account"
         rf"|{_PASSWORD}){_GAP}{_LOCKED}",
     ),
     _cue(
@@ -103,15 +119,18 @@ CUES: tuple[Cue, ...] = (
         "someone described as locked",
         rf"\b(?:est|suis|sont|soit|serait|seraient|semble|reste|restent|retrouve|trouve|me|se"
         rf"|s'est)\s+(?:toujours\s+|encore\s+"
-        rf"|de nouveau\s+|a nouveau\s+|completement\s+)?(?:re)?(?:{_LOCKED}|bloquer\b|verrouiller\b)",
+        rf"|de nouveau\s+|a nouveau\s+|completement\s+|totalement\s+|tout\s+|toute\s+"
+        rf"|maintenant\s+|desormais\s+|aussi\s+|egalement\s+|deja\s+)?(?:re)?"
+        rf"(?:{_LOCKED}|bloquer\b|verrouiller\b)",
     ),
     _cue(
         UNLOCK,
         Strength.STATE,
         "login or name then locked (jdupont bloqué, locked out)",
         r"(?<![\w@.'-])([a-z][a-z0-9._-]{1,30}[a-z0-9])[ \t]*(?::|=|->|\+)?[ \t]*(?:(?:est|a ete|de nouveau|encore"
-        r"|toujours)[ \t]+)*(?:bloquee?s?|verr?ouillee?s?|locked(?: out)?|lock)\b(?![ \t]+(?:dehors|devant|dans|sur"
-        r"|a l'exterieur|au|par|en))",
+        r"|toujours)[ \t]+)*(?:bloquee?s?|blokee?s?|verr?ouillee?s?|locked(?: out)?|lock)\b"
+        r"(?![ \t]+(?:dehors|devant|dans|sur"
+        r"|a l'exterieur|au|par|en)\b)",
         checks_token=True,
     ),
     _cue(
@@ -119,7 +138,11 @@ CUES: tuple[Cue, ...] = (
         Strength.STATE,
         "still or simply locked (toujours bloqué, « Bloqué. »)",
         # A follow-up ("toujours bloqué depuis hier") or a one-word state opening a sentence or in brackets.
-        rf"\b(?:toujours|encore|tjrs|tjs)\s+(?:re)?{_LOCKED}|(?m:^)[ \t]*{_LOCKED}|[.!?(:][ \t]*{_LOCKED}",
+        rf"\b(?:toujours|encore|tjrs|tjs)\s+(?:re)?{_LOCKED}|(?m:^)[ \t]*{_LOCKED}|[.!?(:][ \t]*{_LOCKED}"
+        # A list item's state after an arrow or a bracket: "Sylvie Carré -> bloquée", "(milletbe), bloqué lui aussi".
+        rf"|(?:-+>|=>|\))[ \t]*,?[ \t]*{_LOCKED}|{_LOCKED}[ \t]+(?:lui|elle|eux|elles)[ \t]+aussi\b"
+        rf"|\b(?:tous|toutes|les deux|tous les deux|toutes les deux)[ \t]+(?:sont[ \t]+)?{_LOCKED}|\|[ \t]*{_LOCKED}"
+        rf"|@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{{2,}}[ \t]*(?::|->|=)?[ \t]*(?:est[ \t]+)?{_LOCKED}",
     ),
     _cue(
         UNLOCK,
@@ -155,7 +178,9 @@ CUES: tuple[Cue, ...] = (
         # participle after its auxiliary ("elle avait changé son mot de passe vendredi").
         r"(?:(?<!\ba )(?<!\bai )(?<!avait )(?<!\bont )(?<!avaient )(?<!avons )|(?!\w+e(?:e|s|es)?\b))"
         rf"\b(?:{RESET_VERB}|renouvel(?!lement)\w*|regener\w*|chang(?!ement)\w*|modifi(?!cation)\w*|redonn\w*"
-        rf"|gener(?!al|ation)\w*|attribu\w*|envoy\w*|fournir|transmettre|refaire){_GAP}{_PASSWORD}\b",
+        # (not "le téléphone a continué d'envoyer l'ancien mot de passe": the cause of a lock)
+        rf"|gener(?!al|ation)\w*|attribu\w*|envoy\w*(?!\s+(?:l'|son\s+|leur\s+|le\s+)?ancien)|fournir|transmettre|refaire"
+        rf"|remettre(?=\s+(?:un|une)\s+(?:nouveau\s+)?{_PASSWORD}\b)){_GAP}{_PASSWORD}\b",
     ),
     _cue(
         RESET,
@@ -163,13 +188,16 @@ CUES: tuple[Cue, ...] = (
         "forgotten, lost or expired password",
         rf"\b{_PASSWORD}{_SHORT_GAP}(?:oubli\w*|perdu\w*|expir\w*|a (?:re-?initialiser|changer|reset|refaire"
         rf"|renouveler|regenerer|redonner))"
-        rf"|\b(?:oubli|perdu)\w*{_SHORT_GAP}{_PASSWORD}\b",
+        rf"|\b(?:oubli|perdu|paume)\w*{_SHORT_GAP}{_PASSWORD}\b"
+        # "elle n'a plus son mot de passe", "elle a plus de mdp" (spoken French drops the "ne").
+        rf"|\b(?:n')?(?:a|ont|avait)\s+plus\s+(?:son|sa|leur|ses|de|d'|aucun)\s*(?:bon\s+|nouveau\s+)?{_PASSWORD}\b",
     ),
     _cue(
         RESET,
         Strength.STRONG,
         "provisional or temporary password (mot de passe provisoire)",
-        rf"\b(?:{_PASSWORD}|code|acces)\s+(?:provisoire|temporaire)s?\b"
+        # (not "il a saisi l'ancien mot de passe provisoire": a cause)
+        rf"(?<!ancien )\b(?:{_PASSWORD}|code|acces)\s+(?:provisoire|temporaire)s?\b"
         rf"|\b(?:donn|redonn|remett|attribu|fourn|envoy|cre|fix|mett)\w*\s+(?:lui\s+|leur\s+|me\s+|m')?(?:en\s+)?"
         r"(?:un|une|des)\s+(?:nouveau|nouvel|autre)?\s*(?:provisoire|temporaire)s?\b",
     ),
@@ -177,8 +205,10 @@ CUES: tuple[Cue, ...] = (
         RESET,
         Strength.STRONG,
         "password no longer remembered (ne se souvient plus, zappé)",
-        rf"\b(?:(?:souvien|rappel|retrouv|zapp|perim)\w*\s+(?:plus\s+|pas\s+)?|(?:connai|sai[st])\w*\s+(?:plus|pas|pu)\s+)"
-        rf"(?:de\s+|du\s+)?(?:son|sa|mon|ma|leur|leurs|ses|mes|le|les)\s+(?:bon\s+|vrai\s+)?(?:{_PASSWORD}|code)\b"
+        rf"\b(?:(?:souvien|rappel|retrouv|zapp|perim)\w*\s+(?:(?:plus|pas)\s+(?:du tout\s+|vraiment\s+|bien\s+)?)?"
+        rf"|(?:connai|sai[st])\w*\s+(?:plus|pas|pu)\s+)"
+        rf"(?:(?:de\s+)?(?:son|sa|mon|ma|leur|leurs|ses|mes|le|les)\s+|du\s+)"
+        rf"(?:bon\s+|vrai\s+|nouveau\s+|nouvel\s+|dernier\s+)?(?:{_PASSWORD}|code)\b"
         rf"|\b(?:jamais|pas|toujours pas)\s+recu\s+(?:son|sa|mon|ma|ses|mes|le|les|de)\s+(?:\w+\s+)?{_PASSWORD}\b"
         rf"|\b{_PASSWORD}{_SHORT_GAP}(?:perime\w*|zappe\w*)"
         # "j'ai tapé mon mot de passe trop de fois, je ne m'en souviens plus"
@@ -204,7 +234,8 @@ CUES: tuple[Cue, ...] = (
         RESET,
         Strength.STRONG,
         "new one asked for a forgotten password (lui en remettre un)",
-        r"\b(?:lui|leur|me|m'|nous)\s*en\s+(?:re)?(?:donn|remett|attribu|cre|fourn|envoy|gener|mett|fai)\w*\s+"
+        # (not "lui en créer un nouveau": maybe a new account)
+        r"\b(?:lui|leur|me|m'|nous)\s*en\s+(?:re)?(?:donn|remett|attribu|fourn|envoy|gener|mett|fai|fil)\w*\s+"
         r"(?:un|une)\b(?:\s+(?:nouveau|autre|provisoire|temporaire))?",
     ),
     _cue(
@@ -222,7 +253,13 @@ CUES: tuple[Cue, ...] = (
     ),
     # "réinitialiser la session" is a manager's word for an unlock, not a reset.
     _cue(RESET, Strength.STRONG, "reset asked", rf"\b(?:{RESET_VERB})\b(?!\s+(?:la|sa|leur|ma|les|ses)\s+sessions?)"),
-    _cue(ACCESS, Strength.STRONG, "access asked (accès à)", r"\bacces\s+(?:a|au|aux|en|sur|pour)\b"),
+    _cue(
+        ACCESS,
+        Strength.STRONG,
+        "access asked (accès à)",
+        r"\bacces\s+(?:a|au|aux|en|sur|pour)\b(?<!acces aux)"
+        r"|\bacces aux (?!droits\b)",
+    ),
     _cue(
         ACCESS,
         Strength.STRONG,
@@ -247,18 +284,24 @@ CUES: tuple[Cue, ...] = (
     ),
 )
 
+# "merci de ne pas modifier la mise en forme" (a form's footer) changes no password.
+_NOT_A_PASSWORD_CHANGE = r"\b(?!\s+(?:la mise en forme|le format|l'objet|le sujet|ce message|ce formulaire))"
+
 # A cue the writer denies: "elle ne veut pas changer de mot de passe", "son compte n'est pas verrouillé".
 # "pas bloquée.", "comptes non verrouillés", "Compte verrouillé : non": a lock said not to be there.
 _LOCK_SAID_NO = (
     r"(?:(?m:^)|[.,;:!?(][ \t]*)pas\s+(?:encore\s+|du tout\s+)?(?:bloque|verr?ouill)\w*"
     r"|\bnon[ -](?:bloque|verr?ouill)\w*|\b(?:bloque|verr?ouill)\w*\s*:\s*non\b"
+    # "je crois pas qu'il soit bloqué"
+    r"|\b(?:crois|pense)\s+pas\s+(?:qu'(?:il|elle)s?|que\s+(?:le|son|sa|leur)\s+\w+)\s+(?:soi(?:t|ent)|est|sont)\s+"
+    r"(?:\w+\s+)?(?:bloque|verr?ouill)\w*"
 )
 
 NEGATED = {
     RESET: re.compile(
         # "n'arrive pas à le changer", "ne parvient pas à le modifier": a symptom of the reset needed, not a refusal.
         rf"\b(?:ne|n')\s*(?!(?:arriv|parvien|parvenu|reussi|peu|pouv|pu|sai|sav)\w*\s)(?:\w+\s+)?(?:pas|plus|jamais)\s+"
-        rf"(?:\w+\s+){{0,2}}?(?:chang\w*|{RESET_VERB}|modifi\w*)"
+        rf"(?:\w+\s+){{0,2}}?(?:chang\w*|{RESET_VERB}|modifi\w*){_NOT_A_PASSWORD_CHANGE}"
         rf"|\bsans\s+(?:le\s+|la\s+|les\s+|l')?(?:{RESET_VERB}|chang\w*)"
         rf"|(?<!ne )(?<!n')\bconnai\w+\s+(?:bien\s+)?(?:son|sa|leur|leurs|ses|mon)\s+(?:nouveau\s+|nouvel\s+)?"
         rf"{_PASSWORD}"
@@ -269,6 +312,8 @@ NEGATED = {
         r"(?:mot de passe|mdp)"
         # "pas d'oubli de mot de passe", "aucun mdp oublié", "il n'est pas oublié", "rien à changer de ce côté-là"
         r"|\bpas d'oubli\b|\baucun (?:mdp|mot de passe) oublie|\brien a changer\b"
+        # a form's "Réinitialisation du mot de passe : non nécessaire"
+        r"|\b(?:reinitialisation|changement|reset)\s+(?:du |de |d')?(?:mot de passe|mdp)\s*:\s*(?:non|pas)\b"
         r"|\b(?:n'a|n'est|ne sont|n'ont)\s+(?:pas|jamais)\s+(?:expire|oublie)\w*"
         rf"|\bpas\s+(?:de|d')\s*(?:{RESET_VERB}|changement|nouveau\s+(?:mdp|mot de passe))"
         r"|\b(?:n'a|n'ont|n'avait)\s+(?:pas|jamais)\s+(?:\w+\s+)?(?:oublie|perdu)\b"
@@ -278,8 +323,10 @@ NEGATED = {
         r"(?:change|modifie|renouvele)"
     ),
     UNLOCK: re.compile(
-        r"\b(?:n'est|ne sont|n'etait|n'etaient)\s+(?:pas|plus)\s+(?:\w+\s+)?(?:bloque|verr?ouill)\w*"
-        r"|\bpas (?:de|d')\s*(?:deblocage|deverrouillage|blocage|verrouillage)\b|\bce n'est pas un blocage\b"
+        r"\b(?:n'est|ne sont|n'etait|n'etaient|ne (?:semblent|semble|paraissent|parait))\s+(?:pas|plus)\s+(?:\w+\s+)?"
+        r"(?:bloque|verr?ouill)\w*"
+        r"|\bpas (?:de|d')\s*(?:message (?:de|d')\s*)?(?:deblocage|deverrouillage|blocage|verrouillage)\b"
+        r"|\bce n'est pas un (?:compte )?(?:blocage|verrouillage|bloque|verrouille)\b"
         r"|\b(?:aucune?|personne)\s+(?:des\s+\w+\s+|d'entre eux\s+|d'entre elles\s+)?n'(?:est|etait|a ete)"
         r"\s+(?:\w+\s+)?(?:bloque|verr?ouill)\w*"
         rf"|{_LOCK_SAID_NO}"
@@ -295,7 +342,8 @@ DENIED = {
         r"(?:mot de passe|mdp)"
     ),
     UNLOCK: re.compile(
-        r"\b(?:n'est|ne sont|n'etait|n'etaient)\s+(?:pas|plus)\s+(?:\w+\s+)?(?:bloque|verr?ouill)\w*"
+        r"\b(?:n'est|ne sont|n'etait|n'etaient|ne (?:semblent|semble|paraissent|parait))\s+(?:pas|plus)\s+(?:\w+\s+)?"
+        r"(?:bloque|verr?ouill)\w*"
         r"|\b(?:aucune?|personne)\s+(?:des\s+\w+\s+|d'entre eux\s+|d'entre elles\s+)?n'(?:est|etait|a ete)"
         r"\s+(?:\w+\s+)?(?:bloque|verr?ouill)\w*"
         rf"|{_LOCK_SAID_NO}"
@@ -307,10 +355,18 @@ ACCESS_SYMPTOM = re.compile(
     r"(?:\bplus|\bpas|\bn'|\bsans|\bperdu|\bperte\s+d'|\bson|\bmon|\bleur|\bses|\bmes|\bretrouver"
     # "dispose d'un accès à un poste": access she already has, described.
     r"|\bdispos\w*\s+d'une?|\bpossed\w*\s+une?)\s*(?:d')?\s*$"
+    # "merci pour la création du compte": thanks for what was done.
+    r"|\bmerci\s+(?:beaucoup\s+|bien\s+)?(?:pour|de)\s+(?:la|le|l')\s*$"
+    # "jamais reçu suite à sa création de compte": the account exists.
+    r"|\b(?:suite a|depuis|lors de|apres)\s+(?:sa|la|leur|son)\s*$"
 )
 
 # The guard a rules reading drops when no reset is asked ("débloquer, ne PAS réinitialiser").
 NEGATED_RESET_GUARD = "negated_reset"
+# Guards an account said to be locked answers: "réactiver le compte, il est verrouillé", "mon ordinateur est
+# verrouillé avec le message « ce compte est verrouillé »".
+REACTIVATION_GUARD = "reactivation"
+DEVICE_LOCKED_GUARD = "device_locked"
 
 GUARDS: tuple[Guard, ...] = (
     _guard(
@@ -322,13 +378,14 @@ GUARDS: tuple[Guard, ...] = (
         r"|reinitialise|regle|resolu))(?:e|s|es)?\b"
         r"|\b(?:est|sont)\s+(?:bien\s+|deja\s+|maintenant\s+|de nouveau\s+|a nouveau\s+)?"
         r"(?:debloque|deverr?ouille|reinitialise|regle|resolu)(?:e|s|es)?\b"
-        r"|\bc'?est\s+(?:bon|ok|regle|resolu|fait|good)\b|\bmerci,?\s+c'?est\s+(?:bon|ok)\b"
+        r"|(?<!si )\bc'?est\s+(?:bon|ok|regle|resolu|fait|good)\b|\bmerci,?\s+c'?est\s+(?:bon|ok)\b"
         r"|\b(?:ca|sa|cela|tout)\s+(?:re)?(?:fonctionne|marche)\s+(?:de nouveau|a nouveau|maintenant|bien|correctement)"
         r"|\bn'est plus\s+(?:bloque|verr)|\bregularis\w*|\bprobleme\s+(?:regle|resolu)"
         r"|\b(?:a|ai|avons|ont)\s+(?:bien\s+)?(?:pu|reussi a)\s+(?:se|me|nous)\s+(?:re)?connecter"
-        r"|\bvous pouvez\s+(?:cloturer|fermer|clore|classer)|\bdeja\s+(?:ete\s+)?(?:debloque|fait|traite)\b(?!\s*:)"
-        r"|\b(?:a|ai|avons|ont) retrouve (?:son|mon|ses|mes|leur)\s+acces"
-        r"|\bfausse alerte\b|\bau temps pour moi\b|\bbien recu\b"
+        r"|\bvous pouvez\s+(?:cloturer|fermer|clore|classer)"
+        r"|\bdeja\s+(?:ete\s+)?(?:debloque|fait|traite)\b(?!\s*:)(?!\s+(?:la|le|les|un|une)\b)"
+        r"|\b(?:a|ai|avons|ont) (?:bien )?(?:retrouve|recupere) (?:son|mon|ses|mes|leur)\s+acces"
+        r"|\bfausse alerte\b|\bau temps pour moi\b|\bbien recu\b(?!\s+(?:les|le|la|vos|votre|ton|ta|tes|mes|nos)\b)"
         r"|\b(?:mot de passe|mdp|compte|acces|session|tout)(?:\s+(?!ne\b|n'|pas\b|plus\b)\w+){0,2}\s+"
         r"(?:re)?(?:fonctionne|marche)\b(?!\s+(?:pas|plus))",
         confidence=0.8,
@@ -347,11 +404,12 @@ GUARDS: tuple[Guard, ...] = (
         None,
         "negation of the action (ne pas débloquer, inutile de, annulez)",
         rf"\b(?:ne|n')\s*(?:pas\s+|plus\s+|surtout\s+pas\s+|jamais\s+|rien\s+)?(?:le\s+|la\s+|les\s+|l'|lui\s+)?"
-        rf"(?:{UNLOCK_VERB}|touch\w*\b(?!\s+(?:pas|surtout pas|jamais)\s+(?:a|au)\s+"
+        rf"(?:{UNLOCK_VERB}|touch\w*\b(?!\s+(?:(?:pas|surtout pas|jamais)\s+)?(?:a|au)\s+"
         rf"(?:son|sa|leur|ses|le)\s+{_PASSWORD})|fai\w*|trait\w*)"
         rf"|\b(?:ne|n')\s*rien\s+(?:{RESET_VERB}|chang\w*|modifi\w*)"
-        r"|\b(?:inutile|pas besoin|plus besoin|pas la peine|plus la peine|pas necessaire|plus necessaire)\b"
-        r"(?!\s+d'autre)(?!\s+(?:de|d')\s*(?:le\s+|la\s+|les\s+|l'|lui\s+|leur\s+|me\s+|m'|nous\s+)?(?:chang"
+        r"|(?<!precision )(?<!remarque )\b(?:inutile|pas besoin|plus besoin|pas la peine|plus la peine|pas necessaire"
+        r"|plus necessaire)\b(?!\s*:)(?!\s+d'autre)"
+        r"(?!\s+(?:de|d')\s*(?:le\s+|la\s+|les\s+|l'|lui\s+|leur\s+|me\s+|m'|nous\s+)?(?:chang"
         r"|re-?init|reset|modifi|refaire|redonn|rappel|recontact|appel|telephon|repond)\w*)"
         r"|\bannul\w*\s+(?:ma\s+|la\s+|notre\s+|cette\s+|mon\s+|sa\s+)?(?:demande|ticket)"
         r"|\b(?:annul(?:e|ez|er)|laisse[zr]? tomber|oubliez? ma demande|ne (?:tenez|tiens) pas compte"
@@ -365,7 +423,7 @@ GUARDS: tuple[Guard, ...] = (
         None,
         "negation of a reset (ne pas réinitialiser): blocks a reset; next to an unlock it only denies that half",
         rf"\b(?:ne|n')\s*(?:pas\s+|plus\s+|surtout\s+pas\s+|jamais\s+)?(?:le\s+|la\s+|les\s+|l'|lui\s+)?"
-        rf"(?:{RESET_VERB}|chang\w*|modifi\w*)",
+        rf"(?:{RESET_VERB}|chang\w*|modifi\w*){_NOT_A_PASSWORD_CHANGE}",
         confidence=0.5,
     ),
     _guard(
@@ -375,7 +433,9 @@ GUARDS: tuple[Guard, ...] = (
         r"\bcomment\s+(?:faire|fait-on|fait on|puis-je|puis je|pouvons|peut-on|peut on|on\s+(?:fait|peut)"
         r"|je\s+(?:peux|dois|fais)|debloq|deverr|reinitialis|changer|modifier|proceder|\w+-t-on|\w+-je|\w+-nous"
         r"|(?:un|une|les|nos|mes)\s+(?:agents?|utilisateurs?|collegues?|salaries?)\s+(?:peu\w+|doi\w+))"
-        r"|\b(?:quelle est la|la|une) (?:procedure|demarche|marche a suivre)\b(?!\s+habituelle)|\bprocedure pour\b"
+        # "quelle est la procédure", not "il a tenté la procédure « mot de passe oublié »"
+        r"|\b(?:quelle est|connaitre|savoir|m'indiquer|m'envoyer) la (?:procedure|demarche|marche a suivre)\b"
+        r"|\b(?:la|une) (?:procedure|demarche) a suivre\b|\bla marche a suivre\b|\bprocedure pour\b"
         r"|\bquel(?:le)?s? (?:est|sont) (?:le|la|les) (?:seuils?|regles?|politique|durees?|delais?|nombre|longueur"
         r"|criteres?|conditions?)\b|\bhow (?:often|long|many)\b"
         r"|\b(?:puis-je|pouvons-nous|peut-on)\s+(?:\w+\s+){0,2}?(?:debloq|deverr|reinitialis|reset)"
@@ -391,7 +451,7 @@ GUARDS: tuple[Guard, ...] = (
         "info_question",
         INFO,
         "general question about lock-outs (combien de tentatives, panne générale)",
-        r"\bcombien\b|\bau bout de combien|\best-ce (?:normal|habituel|logique) (?:que|qu')|\bc'est normal\b"
+        r"\bcombien\b|\bau bout de combien|\best-ce (?:normal|habituel|logique)\b|\bc'est normal\b"
         r"|\bse (?:re)?debloque(?:nt|ra|ront)? (?:tout seul|automatiquement|seul)|\ben general\s*\?",
         confidence=0.8,
     ),
@@ -408,7 +468,10 @@ GUARDS: tuple[Guard, ...] = (
         "other",
         "asks to change password policy (n'expire jamais)",
         r"\bn'?\s*expire\w*\s+(?:jamais|plus)|\bjamais\s+expir\w*|\bsans\s+expiration|\b(?:desactiver|supprimer)\s+l'expiration"
-        r"|\bnever expire",
+        r"|\bnever expire"
+        # "sans l'obliger à le changer à la première connexion": no forced change at first logon
+        r"|\bsans\s+(?:l'|les\s+)?(?:oblig|forc)\w*|\b(?:pas|sans)\s+(?:de\s+)?changement\s+obligatoire"
+        r"|\bne\s+pas\s+(?:l'|les\s+)?(?:oblig|forc)\w*\s+a\s+(?:le\s+|la\s+)?changer",
     ),
     _guard(
         "system_notice",
@@ -431,7 +494,9 @@ GUARDS: tuple[Guard, ...] = (
         r"(?:(?:de|du|d'|pour)\s*)?(?:la\s+|le\s+|l'|sa\s+|son\s+|leur\s+|ma\s+|mon\s+)?"
         rf"(?:{_OTHER_PRODUCTS})\b"
         rf"|\b(?:{_OTHER_PRODUCTS})\s+(?:\w+\s+){{0,2}}?(?:{_PASSWORD}|identifiants?|code pin)\b"
-        rf"|\b(?:connect\w*|connexion|acceder|ouvrir|entrer)\s+(?:a|au|sur|dans)\s+(?:l'|le\s+|la\s+|son\s+|sa\s+)?"
+        # "s'est bloquée en essayant de se connecter à la messagerie": the cause of an account lock
+        rf"|(?<!essayant de se )(?<!tentant de se )(?<!voulant se )(?<!en se )"
+        rf"\b(?:connect\w*|connexion|acceder|ouvrir|entrer)\s+(?:a|au|sur|dans)\s+(?:l'|le\s+|la\s+|son\s+|sa\s+)?"
         rf"(?:{_OTHER_PRODUCTS})\b"
         r"|\b(?:comptes?|acces|identifiants?|sessions?)\s+(?:\w+\s+)?(?:sur|dans|de|du|pour)\s+(?:l'|le\s+|la\s+|les\s+"
         r"|mon\s+|son\s+|sa\s+|leur\s+|notre\s+|votre\s+|un\s+|une\s+)?(?:applications?|applis?|logiciels?"
@@ -446,23 +511,37 @@ GUARDS: tuple[Guard, ...] = (
         "conditional, deferred or uncertain request (si jamais, à partir du, attendez, je ne sais pas si)",
         r"\bsi jamais\b|\bau cas ou\b|\ben cas de (?:besoin|blocage|souci|probleme)\b"
         r"|\bs'(?:il|ils)\s+(?:est|sont|reste|restent|etait)\s+(?:toujours\s+|encore\s+|bien\s+)?(?:bloque|verr)"
-        r"|\bsi\s+(?:elle|elles|jamais|(?:le|son|sa|leur|son)\s+(?:compte|session|mdp|mot de passe))\b"
-        r"|\b(?:uniquement|seulement|qu')\s*(?:apres|si|quand|lorsqu\w*|a partir|a son retour|une fois)"
+        r"|\bsi\s+(?:elle|elles|jamais|quelqu'un|un agent|une personne|un collegue|une collegue|l'un"
+        r"|(?:le|son|sa|leur|son)\s+(?:compte|session|mdp|mot de passe))\b"
+        # "attendez, elle essaie encore", "je vous confirme cet après-midi"
+        r"|\battendez\b(?!\s+(?:pas|plus))|\bje (?:vous|te) (?:confirme|redis|recontacte|rappelle)\w* (?:cet|ce|demain"
+        r"|plus tard|dans|d'ici)\b"
+        # "ne débloquer qu'après validation", not "il semble qu'après la modification..."
+        r"|(?:\b(?:uniquement|seulement)|(?<!semble )(?<!pense )(?<!crois )(?<!parait )(?<!dirait )\bqu')\s*"
+        r"(?:apres|si|quand|lorsqu\w*|a partir|a son retour|une fois(?! par))"
         r"|\bpas avant\b|\ba partir (?:du|de demain|de lundi|de mardi|de mercredi|de jeudi|de vendredi|de la semaine)"
         r"|\b(?:attend\w*|patient\w*)\s+(?:son|sa|leur|le|la|mon|ma)\s+(?:retour|validation|accord|feu vert|arrivee)"
         r"|\b(?:apres|sous reserve de|avec) (?:la |sa |son |leur )?(?:validation|accord) (?:de|du|d')"
         r"|\bune fois (?:que|qu'|son|sa|le|la)\b"
-        rf"|\bje ne sais (?:pas|plus) (?:si|quel|quelle|lequel)(?!\s+c'est\s+{_WRONG_DESK})"
+        # "je ne sais plus quel mot de passe j'ai mis" is a forgetting; "mrobert ou robert.m, je ne sais plus
+        # lequel" a doubt.
+        rf"|\bje ne sais (?:pas (?:si|quel|quelle|lequel)|plus (?:si|lequel|laquelle|quel(?:le)?\b(?! (?:mot de passe"
+        rf"|mdp|code|date|chiffre))))(?!\s+c'est\s+{_WRONG_DESK})"
         r"|\b(?:aura|auront) besoin\b"
         r"|\bpas (?:sur|sure|certaine?) (?:que|qu'|de|du|d')|\bsauf (?:si|contre-ordre|avis contraire)"
         r"|\bdes (?:son|sa|leur) (?:retour|arrivee)\b|\ben prevision\b|\bsi c'est le cas\b|\ble cas echeant\b"
         r"|\ba (?:son|sa|leur) retour (?:le|lundi|mardi|mercredi|jeudi|vendredi)\b"
         r"|\bva (?:surement |sans doute |probablement |certainement )?(?:avoir|etre|se (?:bloquer|retrouver))\b"
-        r"|\b(?:pour|a|d'ici) (?:cette|la) date\b|\bpour le \d{1,2}\b|\b(?:revient|rentre|reprend|arrive|arrivera"
+        r"|\b(?:pour|a|d'ici) (?:cette|la) date\b|\bpour le \d{1,2}\b"
+        # "elle revient lundi", not "il est arrivé dans le service le mois dernier"
+        r"|(?<!est )(?<!sont )(?<!suis )\b(?:revient|rentre|reprend|arrive|arrivera"
         r"|reviendra)"
         r"\s+(?:le|lundi|mardi|mercredi|jeudi|vendredi|la semaine|en|dans)\b"
-        r"(?!\s+(?:bon |mauvais |nouveau )?(?:mot de passe|mdp|code))|\bpeut-etre (?:bloque|verr)\w*"
-        r"|\bverifi\w*\s*\?",
+        r"(?!\s+(?:bon |mauvais |nouveau )?(?:mot de passe|mdp|code)|\s+(?:en\s+)?(?:mi-temps|temps partiel))"
+        r"|\bpeut-etre (?:bloque|verr)\w*"
+        r"|\bverifi\w*\s*\?"
+        # "c'est tout ce que j'ai comme info": the writer does not know what is wrong.
+        r"|\bc'est tout ce que (?:j'ai|je sais)\b|\bje n'en sais pas plus\b|\b(?:pas|sans) plus d'info",
         confidence=0.5,
     ),
     _guard(
@@ -472,12 +551,16 @@ GUARDS: tuple[Guard, ...] = (
         rf"\b(?:mett\w*|mis|fix\w*|defini\w*|choisi\w*|attribu\w*|donn\w*)\s+(?:lui\s+|leur\s+|moi\s+)?(?:le|un"
         rf"|comme)\s+"
         rf"{_PASSWORD}\s+(?!provisoire|temporaire|par defaut)[^\s,.;!?]*\d"
-        rf"|\b{_PASSWORD}\s*(?:=|:)\s*(?=[^\s,.;!?]*[a-z])[^\s,.;!?]*\d|\b{_PASSWORD}\s+(?:sera|serait|devient|comme)\s*:?\s*[^\s,.;!?]*\d"
+        # "ont oublié leur mot de passe : ct29104 et bouchardj" lists people, not a password.
+        rf"|{_FORGOTTEN_BEFORE}\b{_PASSWORD}\s*(?:=|:)\s*(?=[^\s,.;!?]*[a-z])[^\s,.;!?]*\d|\b{_PASSWORD}\s+(?:sera|serait|devient|comme)\s*:?\s*[^\s,.;!?]*\d"
         r"|\b(?:la |le )?(?:valeur|mot de passe|mdp|code) (?:suivante?|souhaitee?|choisie?|convenue?|de notre choix)\b"
         r"|\bque nous (?:lui |leur )?avons (?:deja )?(?:communique|transmis|donne)"
         rf"|\b(?:remett|remet|remis|redonn|reprend|retabli)\w*\s+(?:\w+\s+){{0,2}}?(?:le meme|son ancien|l'ancien"
         rf"|leur ancien|le precedent|son precedent)\s+{_PASSWORD}"
         r"|\b[a-z]{4,}\d{2,4}[!@#$%*?&]"
+        # 'lui mettre "Bienvenue2025"': a quoted word with digits after a verb of setting
+        r"|\b(?:mett|mis|fix|defini|choisi|attribu|donn|remet)\w*\s+(?:lui\s+|leur\s+|moi\s+)?[\"«“]\s*"
+        r"[^\s\"»”]*\d[^\s\"»”]*\s*[\"»”]"
         rf"|\b[a-z]*\d[^\s,.;!?]*\s+comme\s+(?:nouveau\s+)?{_PASSWORD}",
         confidence=0.5,
     ),
@@ -496,7 +579,8 @@ GUARDS: tuple[Guard, ...] = (
         r"\b(?:pouvez|pourriez|pourrais|peux|pourrez)[- ](?:vous|tu)\s+m'(?:indiquer|expliquer|informer|dire"
         r"|preciser|confirmer si)"
         r"|\bmerci de m'(?:indiquer|expliquer|preciser|dire)\b|\b(?:m'indiquer|me dire|me confirmer|me preciser) si\b"
-        r"|\bsi oui\b|\bsi non\b|\bsinon,|\bou bien\b|\bj'aimerais savoir\b|\bje voudrais savoir\b",
+        r"|\bsi oui\b|\bsi non\b|\bsinon,|\bou bien\b|\bj'aimerais savoir\b"
+        r"|\b(?:je voudrais|on voudrait|nous voudrions|on aimerait|nous aimerions) savoir\b",
         confidence=0.5,
     ),
     _guard(
@@ -505,10 +589,13 @@ GUARDS: tuple[Guard, ...] = (
         "another request in the same message (autre chose, par ailleurs, P.S.)",
         r"\b(?:une|un)\s+(?:autre|seconde?|deuxieme|2e|2eme)\s+(?:chose|demande|souci|probleme|pb|question|point"
         r"|sujet)\b"
-        r"|\bpar ailleurs\b|\bd'autre part\b|\ben plus de (?:ca|cela)\b|(?:(?m:^)"
+        # (not "elle ne se souvient par ailleurs plus de son mot de passe": the other half of the same request)
+        r"|\bpar ailleurs\b(?![^.\n]{0,60}\b(?:mot de passe|mdp|bloqu|verr?ouill|debloq|reinitialis))"
+        r"|\bd'autre part\b|\ben plus de (?:ca|cela)\b|(?:(?m:^)"
         r"|[.!?][ \t]+)[ \t]*p\.?[ \t]?s\.?[ \t]*[:\-]"
         r"|(?<!suite )\bau passage\b(?!\s+(?:de|du|des|a|au|sur|en)\b)"
-        r"|\bpendant que (?:j'y suis|vous y etes|tu y es)\b|\bet aussi\b|\bautre chose\s*:"
+        r"|\bpendant que (?:j'y suis|vous y etes|tu y es)\b"
+        r"|\bet aussi\b(?![^.\n]{0,30}\b(?:mot de passe|mdp|bloqu|verr?ouill))|\bautre chose\s*:"
         r"|\b(?:a|ai|ont|avons|aurait|aurais)\s+(?:aussi|egalement|en plus)\s+(?:un|une|des)\s+"
         r"(?:souci|probleme|pb|question|demande|bug|panne|soucis|problemes)\b"
         r"|(?:(?m:^)|[.!?][ \t]+)[ \t]*(?:aussi|egalement|en meme temps),?\s+(?:pourriez|pouvez|pourrais|peux|merci de"
@@ -605,6 +692,8 @@ GUARDS: tuple[Guard, ...] = (
         "collective",
         None,
         "many people, a team or a shared mailbox at once, or a suspected phishing (toute l'équipe, 12 personnes)",
+        # (A greeting is blanked before the guards run: "Bonjour à toute l'équipe" leaves "  a toute l'equipe".)
+        r"(?<!  a )(?<!bonjour a )(?<!bonsoir a )(?<!salut a )(?<!hello a )(?<!merci a )"
         r"\b(?:tout(?:e|es)?|tous)\s+(?:l'|la\s+|le\s+|les\s+|notre\s+|nos\s+|mon\s+|ma\s+|ces\s+"
         r"|mes\s+)?(?:equipes?|services?|agences?"
         r"|structures?|antennes?|personnel|monde|site|pole|bureau|agents|collegues|conseillers|salaries"
@@ -640,12 +729,18 @@ GUARDS: tuple[Guard, ...] = (
         r"|\bm'(?:envoy|transmet|communiqu|donn)\w*|\b(?:envoy|transmet|donn|communiqu)\w*[- ](?:le|la|les)[- ]moi\b"
         r"|\b(?:par|en) (?:mail|courriel|retour)\s+(?:en retour|directement|a moi)\b"
         r"|\b(?:envoy|transmet|communiqu)\w* (?:a moi|directement a moi|sur ma boite)"
+        r"|\b(?:envoy|transmet|communiqu|donn|remet)\w*\b[^.\n]{0,50}\ba moi\b"
         r"|@(?:gmail|hotmail|yahoo|outlook|live|laposte|orange|free|sfr|wanadoo|icloud|proton\w*)\."
         r"|\b(?:adresse|boite|mail|messagerie|courriel|e-mail)s? (?:mail |e-mail |electronique )?(?:perso\w*"
         r"|privee?s?)\b"
-        r"|\b(?:portable|mobile|telephone) (?:perso\w*|prive)\b"
+        r"|(?<!depuis son )(?<!depuis mon )(?<!depuis sa )(?<!avec son )(?<!avec mon )"
+        r"\b(?:portable|mobile|telephone) (?:perso\w*|prive)\b"
         r"|\bsur (?:cette|ma|la) boite(?:-ci)?\b|\bne (?:le|la|les) (?:lui|leur) (?:communiqu|donn|transmet|envoy)\w*"
         r"|\b(?:envoy|transmet|communiqu|donn)\w*-le\s+(?:uniquement|seulement|plutot)?\s*a\b"
+        # "réinitialiser et le transmettre à sa responsable", "qui le lui donnera": the password through a third person
+        r"|\b(?:le|la|les|l')\s*(?:transmet\w*|envoy\w*|communiqu\w*|donn\w*|remett\w*)\s+(?:a|au|aux)\s+"
+        r"(?!l'interesse|l'agent|la personne|lui\b|elle\b|eux\b)"
+        r"|\bqui (?:le|la|les|l') ?(?:lui|leur) (?:donnera|transmettra|remettra|communiquera|donne|transmet|remet)\b"
         r"|\b(?:envoy|transmet|communiqu|donn)\w*\s+(?:\w+\s+){0,3}?(?:a|au|aux)\s+(?:sa|son|leur|notre|ma|mon|la"
         r"|le)\s+"
         r"(?:responsable|manager|chef|cheffe|directeur|directrice|collegue|assistante?|secretaire|tuteur|tutrice)\b",
@@ -655,7 +750,7 @@ GUARDS: tuple[Guard, ...] = (
         "authority_pressure",
         None,
         "pressure to skip the checks (sautez les vérifications, le directeur exige)",
-        r"\b(?:saut\w*|zapp\w*|oubli\w*|pass\w*|ignor\w*|eviter?|sans)\s+(?:\w+\s+){0,2}?"
+        r"\b(?:saut\w*|zapp\w*|oubli\w*|(?<!mot de )(?<!mots de )pass\w*|ignor\w*|eviter?|sans)\s+(?:\w+\s+){0,2}?"
         r"(?:verifications?|controles?|procedures?|etapes?|validations?)\b"
         r"|\bpas (?:le )?temps (?:pour|de) (?:les |la |faire les |vos |ces |des )?(?:verifications?|controles?"
         r"|procedure)"
@@ -689,15 +784,21 @@ GUARDS: tuple[Guard, ...] = (
         r"\b(?:comptes?|sessions?|acces|identifiants?)\s+(?:\w+\s+){0,4}?(?:a ete |est |sont |ont ete |a |ont )?"
         r"(?:desactive|supprime|archive|cloture|suspendu|ferme)e?s?\b"
         r"(?!\s+ou\s+(?:bloque|verr))"
-        r"|(?<!du )(?<!de )\bcomptes?\s+(?:\w+\s+){0,3}?(?:a |est |sont |ont )?expiree?s?\b"
+        r"|(?<!du )(?<!de )\bcomptes?\s+(?:\w+\s+){0,3}?(?:a |est |sont |ont )?(?<!mdp )(?<!passe )expiree?s?\b"
         r"|\b(?:mon|son|leur|ses|mes) ancien(?:ne)?s? (?:comptes?|sessions?|identifiants?)\b|\bj'ai quitte\b"
         r"|\b(?:est|sont) parti(?:e|s|es)? (?:le mois dernier|la semaine derniere|definitivement|de la structure"
         r"|de l'agence|du service)\b"
         r"|\bparti(?:e|s|es)?\s+(?:a la|en)\s+retraite\b|\ba quitte (?:la structure|l'agence|le service|ses fonctions"
         r"|nos effectifs|l'entreprise|la mission locale)\b|\b(?:son|sa|leur) rempla\w+\s+(?:l'|le |la |puisse|pourra)"
         r"|\b(?:fin|issue|terme) (?:de |du )(?:son |leur |sa )?(?:contrat|cdd|mission|stage)\b"
-        r"|\breactiv\w*\b(?!\s+(?:de\s+)?(?:la |sa |leur |ma |les |ses )?sessions?\b)"
         r"|\b(?:reprise|retour|embauche|reintegr\w*) (?:en|de|sous) (?:cdd|cdi|contrat)\b",
+        confidence=0.5,
+    ),
+    _guard(
+        REACTIVATION_GUARD,
+        None,
+        "an account to reactivate, with no lock described: maybe disabled (réactiver)",
+        r"\breactiv\w*\b(?!\s+(?:de\s+)?(?:la |sa |leur |ma |les |ses )?sessions?\b)",
         confidence=0.5,
     ),
     _guard(
@@ -737,21 +838,28 @@ GUARDS: tuple[Guard, ...] = (
         "other_object",
         None,
         "something else than an account is locked (dossier, fichier, carte, domaine, téléphone)",
-        rf"\b(?:{UNLOCK_VERB}|bloque\w*|verr?ouill\w*)\s+(?:le |la |les |l'|ce |cette |son |sa |ses |un |une "
+        rf"\b(?:{UNLOCK_VERB}|bloque\w*|verr?ouill\w*)[ \t]+(?:le |la |les |l'|ce |cette |son |sa |ses |un |une "
         rf"|notre |leur )?"
         r"(?:dossiers?|fichiers?|documents?|cartes?|badges?|telephones?|portables?|tablettes?|imprimantes?|portes?"
         r"|lignes?|commandes?|paiements?|factures?|domaines?|adresses? ip|ip|ports?|sites?|pages?|virements?"
         r"|cheques?|fiches?|formulaires?|agendas?|plannings?|rendez-vous|creneaux?|salles?|scanners?|chariots?"
         r"|ecrans?|claviers?)\b"
-        r"|\b(?:pc|ordinateur|ordi|ecran|imprimante|scanner|clavier|souris|copieur)\s+(?:\w+\s+)?"
-        r"(?:est |reste |semble )?"
-        r"(?:completement\s+|totalement\s+)?(?:bloque|fige|verr?ouill)\w*(?!\s+(?:sur|a)\s+(?:l'ecran|la page) de"
-        r" (?:connexion|verrouillage))"
         r"|\b(?:dossiers?|fichiers?|documents?|cartes?|badges?|domaines?|lignes?|fiches?|formulaires?|agendas?"
         r"|plannings?"
         r"|virements?|paiements?)\s+(?:\w+\s+){0,4}?(?:est |sont |a ete |ont ete |reste |restent )?(?:toujours "
         r"|encore )?"
         r"(?:bloque|verr?ouill)\w*",
+        confidence=0.5,
+    ),
+    _guard(
+        DEVICE_LOCKED_GUARD,
+        None,
+        "a computer or device said to be locked or frozen, and no account said locked (PC bloqué, écran figé)",
+        r"\b(?:pc|ordinateur|ordi|ecran|imprimante|scanner|clavier|souris|copieur|tablette|ipad|iphone|smartphone"
+        r"|telephone|portable)\s+(?:\w+\s+)?"
+        r"(?:est |reste |semble )?"
+        r"(?:completement\s+|totalement\s+)?(?:bloque|fige|verr?ouill)\w*(?!\s+(?:sur|a)\s+(?:l'ecran|la page) de"
+        r" (?:connexion|verrouillage))",
         confidence=0.5,
     ),
     _guard(

@@ -104,6 +104,9 @@ _DOMAIN_WORDS = """
     week-end weekend ci-apres ci-contre entre-temps
     tout-le-monde quelqu'un personne moi toi lui elle nous vous eux
     cpt cpte mdps pwd pswd passwd mot2passe identifiants login logins session sessions
+    pole poles dsl mdr lol ptdr jsp bcp qqch qqn tkt conte contes parfait parfaite tour horaire horaires phrase wesh
+    au-dessus au-dessous en-dessous ci-dessus au-dela
+    utile utiles inutile inutiles senior seniors junior juniors post-it postit desole desolee desoles desolees
 """
 
 # Irregular and very frequent verb forms not produced by the stems below.
@@ -150,9 +153,9 @@ _ER_VERBS = """
     utilis trouv retrouv oubli demand transfer contact appel rappel signal indiqu precis expliqu inform
     aid help remerci souhait esper pens regard cherch essay tent accepter refus travaill commenc termin
     continu attend patient besoin manqu march fonctionn plant affich apparai bascul migr install mett
-    expir dur pass rest arriv entr sort rentr tomb recommenc reessay recuper partag accord autoris habilit
+    expir dur pass rest parl evit arriv entr sort rentr tomb recommenc reessay recuper partag accord autoris habilit
     declar prevenir prevoir present concern traite trait gerer ger occup charg lanc procede realis effectu
-    rajout inscri enregistr communiqu notifi avert alert sollicit relanc insist pard excus
+    rajout inscri enregistr communiqu notifi avert alert sollicit relanc insist pard excus telecharg
 """
 _ER_ENDINGS = (
     "er",
@@ -172,6 +175,7 @@ _ER_ENDINGS = (
     "eriez",
     "erions",
     "ions",
+    "ais",
     "iez",
     "age",
     "ement",

@@ -24,17 +24,21 @@ _STRONG_CUE = (
 _WEAK_CUE = (
     rf"(?:mots? de passe|mdp|comptes?|sessions?)\s+(?:de\s+|d'|du\s+)|comptes?|sessions?|users?"
     r"|(?:mots? de passe|mdp)(?=\s+(?:oubliee?s?|perdue?s?|expiree?s?|bloquee?s?)\b)"
-    rf"|utilisat(?:eur|rice)s?|{UNLOCK_VERB}|{RESET_VERB}|comtpes?|cptes?|cpts?|c'est|il s'agit (?:de|du|d')"
+    rf"|utilisat(?:eur|rice)s?|{UNLOCK_VERB}|{RESET_VERB}|comtpes?|cptes?|cpts?|c'est|c(?= pour)|il s'agit (?:de|du|d')"
     r"|(?:celui|celle|ceux|celles)\s+(?:de\s+|d'|du\s+)"
     r"|(?:l')?(?:agente?s?|conseill(?:er|ere)s?|collegues?|salariee?s?|stagiaires?|collaborat(?:eur|rice)s?)"
+    # "ont oublié leur mot de passe : ct29104 et bouchardj", "leurs mots de passe ont expiré entre-temps : a et b"
+    r"|(?:oubliee?s?|perdue?s?)\s+(?:leurs?|son|sa|ses)\s+(?:mots? de passe|mdp)(?=[ \t]*:)"
+    r"|(?:ont|a|sont|est)\s+(?:expiree?s?|oubliee?s?|bloquee?s?|verrouillee?s?)(?:\s+[\w-]+){0,2}?(?=[ \t]*:)"
 )
 _FILLER = (
     r"(?:[ \t]+(?:ad|windows|concernee?s?|suivante?s?|utilisateurs?|a debloquer|a deverrouiller|de connexion"
     r"|a reinitialiser|est|sont|no|numero|demandee?|exacte?|concernee?|bloquee?s?|verrouillee?s?|mdp|mot de passe"
     r"|du compte|le compte|de l'agent|l'agent|de notre|notre|de nouveau|toujours|encore|blokee?s?"
-    r"|la session|de|du|pour|le|la|l'|oubliee?s?|perdue?s?|expiree?s?|password|pwd|pass|of|for|the)\b|[ \t]*n°)*"
+    r"|la session|de|du|pour|le|la|l'|oubliee?s?|perdue?s?|expiree?s?|password|pwd|pass|of|for|the|bien)\b|[ \t]*n°)*"
 )
-_CUE = re.compile(rf"\b(?:(?P<strong>{_STRONG_CUE})|(?P<weak>{_WEAK_CUE}))\b{_FILLER}")
+# "Réinit. MDP pmoreau": an abbreviated cue keeps its dot.
+_CUE = re.compile(rf"\b(?:(?P<strong>{_STRONG_CUE})|(?P<weak>{_WEAK_CUE}))\b\.?{_FILLER}")
 _LEAD = re.compile(r"[ \t]*(?:[:=][ \t]*(?:\n[ \t]*)?)?(?:[-*•·][ \t]+|[→>][ \t]*)?")
 _NEXT = re.compile(
     r"[ \t]*(?:,|;|/|&|\+|\bet\b|\bou\b)[ \t]*|[ \t]*\n[ \t]*(?:[-*•·]|[→>])[ \t]*"
@@ -45,7 +49,7 @@ _NEXT = re.compile(
 _POUR_LOGIN = re.compile(
     r"\bpour[ \t]+([a-z0-9][a-z0-9._-]{1,62}[a-z0-9])(?![\w@-]|\.\w)"
     # A plain word after "pour" is a login only at the end of the phrase; one with digits or dots always is.
-    r"(?:(?=[ \t]*(?:[,.;!?\n]|$|merci|svp|stp))|(?<=\d)|(?<=[a-z0-9][._-][a-z0-9]))"
+    r"(?:(?=[ \t]*(?:[,.;!?\n]|$|(?:merci|svp|stp|dsl|asap|please|pls)\b))|(?<=\d)|(?<=[a-z0-9][._-][a-z0-9]))"
 )
 _PAREN_CUE = re.compile(
     r"\b(?:comptes?|sessions?|acces|mot de passe|mdp|utilisat\w*|collegue\w*|conseill\w*|agent\w*|apprenti\w*"
@@ -147,11 +151,14 @@ def mask_greetings(text: str, folded: str) -> str:
                 break
             end = word.end()
             end += len(text[end:]) - len(text[end:].lstrip(" \t"))
-        if _TITLE_GREETING.match(folded, match.start()) and end > match.end():
-            rest = text[end:].split("\n", 1)[0].strip()
-            if rest not in ("", ",", "!", ".", ":"):
-                # "Madame Laurent Da Silva, agent de..." opens a sentence about someone; "Madame Dupont," greets.
-                continue
+        rest = text[end:].split("\n", 1)[0].strip()
+        opens_a_sentence = rest not in ("", ",", "!", ".", ":") and rest[:1] not in ",!.:"
+        if _TITLE_GREETING.match(folded, match.start()) and end > match.end() and opens_a_sentence:
+            # "Madame Laurent Da Silva, agent de..." opens a sentence about someone; "Madame Dupont," greets.
+            continue
+        if match.group(0).rstrip().endswith(",") and end > match.end() and opens_a_sentence:
+            # "Bonjour, MATHIEU Mehdi (accueil) verrouillée": after the greeting's comma, a sentence about someone.
+            continue
         if end < len(text) and text[end] in ",!.:":
             end += 1
         chars[match.start() : end] = " " * (end - match.start())
@@ -189,7 +196,7 @@ _LOGIN_BEFORE_STATE = re.compile(
     rf"(?<![\w@.'-])({_LOGIN}(?:[ \t]*(?:,|\bet\b)[ \t]*{_LOGIN})*)(?:[ \t]*[=:][ \t]*|[ \t]+)"
     r"(?:(?:mdp|mot de passe|compte|session|account|user)[ \t]+)?"
     r"(?:(?:est|sont|a|ont|a ete|ont ete|de nouveau|toujours|encore|a nouveau)[ \t]+)*"
-    r"(?:bloquee?s?|verrouillee?s?|oubliee?s?|expiree?s?|locked|lock)\b"
+    r"(?:bloquee?s?|blokee?s?|verrouillee?s?|oubliee?s?|expiree?s?|locked|lock)\b"
     # "jdupont s'est bloqué ce matin", "jdupont s'est fait verrouiller"
     rf"|(?<![\w@.'-])({_LOGIN})[ \t]+(?:s'est|se sont|se retrouve|se retrouvent)[ \t]+(?:\w+[ \t]+){{0,2}}?"
     r"(?:bloquee?s?|verrouillee?s?|bloquer|verrouiller)\b"
@@ -198,6 +205,19 @@ _LOGIN_BEFORE_STATE = re.compile(
     rf"|(?<![\w@.'-])({_LOGIN})[ \t]+ne[ \t]+(?:connait|se souvient|se rappelle)[ \t]+plus\b"
 )
 _GROUP_SEP = re.compile(r"[ \t]*(?:,|\bet\b)[ \t]*")
+# "Mon identifiant est écrit sur le post-it : gerarda.": the login after a colon that ends the cue's sentence (never
+# after a password word: "identifiant et mot de passe : ..." would give the password).
+_CUE_THEN_COLON = re.compile(
+    r"\b(?:identifiants?|logins?|nom d'utilisateur)\b(?:(?!passe|mdp|code)[^.\n:?!]){1,60}:[ \t]*"
+    r"([a-z0-9][a-z0-9._-]{0,62}[a-z0-9])(?![\w@-]|\.\w)(?=[ \t]*(?:[.,;!?\n]|$))"
+)
+# "mdp bbouchard", "gguerin mdp": a subject naming a login next to the account's words.
+_SUBJECT_LOGIN = re.compile(
+    r"\A[ \t]*(?:(?:[^\n]*?\b(?:mdp|mot de passe|compte|session|reinit\.?|reset)[ \t]+)([a-z][a-z0-9._-]{1,30}[a-z0-9])"
+    r"[ \t]*(?:\n|$)|([a-z][a-z0-9._-]{1,30}[a-z0-9])[ \t]+(?:mdp|mot de passe|compte|session|bloquee?)[ \t]*(?:\n|$))"
+)
+# "[colince] déverrouillage": a login in brackets opening the subject.
+_SUBJECT_TAG = re.compile(r"\A[ \t]*\[[ \t]*([a-z][a-z0-9._-]{1,30}[a-z0-9])[ \t]*\]")
 # A short message whose login stands alone on its line ("Bonjour\ndenisf\ncompte verrouillé").
 _LONE_LOGIN = re.compile(r"(?m)^[ \t]*([a-z][a-z0-9._-]{2,30}[a-z0-9])[ \t]*$")
 _POUR_STOP_WORDS = "info information moi lui elle eux nous vous cela ca tous toutes demain lundi mardi"
@@ -299,10 +319,12 @@ _GAZETTEER_NAME = re.compile(
     r"(?![\w'@-]|\.\w)"
 )
 # The person who asked, validated or signed is not the account concerned.
+# ("la responsable de Virginie Haddad" is Virginie's manager writing: the name after "de" is the person concerned.)
 _NOT_TARGET_BEFORE = re.compile(
-    r"(?:demande|part|responsable|manager|directeur|directrice|chef|cheffe|signe|valide|validee|accord|copie|cc"
+    r"(?:(?:demande|part|signe|valide|validee|accord|copie|cc"
     r"|transmis|envoye|ecrit|appele|contacte|avec|aupres|je suis|je m'appelle|moi c'est|ici)\w*\s+(?:de\s+|d'"
-    r"|du\s+|par\s+|a\s+)?"
+    r"|du\s+|par\s+|a\s+)?|(?:responsable|manager|directeur|directrice|chef|cheffe|tuteur|tutrice|referente?)\w*\s+"
+    r"(?:c'est\s+|est\s+)?)"
     r"(?:m\.\s*|mme\s+|monsieur\s+|madame\s+)?$|\bpar\s+$"
 )
 
@@ -380,6 +402,8 @@ _OWN_ADDRESS_CUE = re.compile(
     r"(?:\bavec\s+(?:mon|ma)\s+(?:adresse|e-?mail)|\b(?:mon|ma)\s+(?:compte|identifiant|login|upn|session)"
     r"|\bmy\s+(?:account|upn|login|user ?name))\b[^.\n]{0,25}$"
     r"|\b(?:connecter|connexion|connecte)\b[^.\n]{0,40}\bavec\s*:?\s*$"
+    # "compte x@y", "compte : x@y" ("Mon adresse : x@y" alone may be a contact address)
+    r"|\bcompte\s*:?\s*$"
 )
 
 
@@ -401,8 +425,13 @@ def find_mentions(text: str, folded: str, *, sender: str | None = None) -> Menti
         cues.append("e-mail address in the text")
     targets += emails
     cued = _cued_tokens(text, masked)
-    for pattern in (_POUR_LOGIN, _LONE_LOGIN):
+    for pattern in (_POUR_LOGIN, _LONE_LOGIN, _CUE_THEN_COLON, _SUBJECT_TAG):
         cued += [(m.start(1), m.group(1)) for m in pattern.finditer(masked) if _valid_login(m.group(1), text, m)]
+    for found in _SUBJECT_LOGIN.finditer(masked):
+        which = 1 if found.group(1) is not None else 2
+        login, at = found.group(which), found.start(which)
+        if _valid_token(login, text[at : at + len(login)], False) and login not in _POUR_STOP:
+            cued.append((at, login))
     for group in _LOGIN_BEFORE_STATE.finditer(masked):
         index = next(i for i in (1, 2, 3, 4) if group.group(i) is not None)
         at = group.start(index)

@@ -78,6 +78,53 @@ def _is_empty(lines: list[str]) -> bool:
     return all(not line.strip() or _FILLER_LINE.match(fold(line).strip()) for line in lines)
 
 
+# A forwarder's note that only passes the message on ("Tu peux transmettre au support ? Je n'ai pas l'adresse"):
+# it asks nothing about an account, so the request is further down the chain.
+_PASSES_ON = re.compile(
+    r"\b(?:transf[e]r\w*|transmet\w*|transmis\w*|fai\w* suivre|fait suivre|relai\w*|relay\w*|pour info\w*"
+    r"|pour traitement|ci-dessous|ci dessous)"
+)
+_ABOUT_AN_ACCOUNT = re.compile(r"bloq|verr?ouil|mot de passe|mdp|passe|identifiant|login|compte|session|acces")
+# "Je vous transfère, ne pas traiter avant lundi", "déjà réglé": the forwarder holds the request back.
+_HOLDS_BACK = re.compile(
+    r"\bne (?:pas|rien|plus)\b|\bn'(?:en|y)\b|annul|attend|\bavant\b|\bsauf\b|\bsi\b|\bdeja\b|\bregle|\bresolu"
+    r"|\bc'est fait\b|\bpas encore\b"
+)
+
+
+def _only_passes_on(lines: list[str]) -> bool:
+    folded = [fold(line).strip() for line in lines if line.strip()]
+    return all(
+        not _HOLDS_BACK.search(line)
+        and (_FILLER_LINE.match(line) or (_PASSES_ON.search(line) and not _ABOUT_AN_ACCOUNT.search(line)))
+        for line in folded
+    )
+
+
+# "Pour traitement svp, l'identifiant de la stagiaire est vhoarau": the forwarder adds whom the request is about.
+_NAMES_THE_ACCOUNT = re.compile(r"\b(?:identifiant|login)s?\b[^.\n]{0,40}(?:\best\b|:)")
+
+
+def _adds_the_account(lines: list[str]) -> bool:
+    folded = [fold(line).strip() for line in lines if line.strip()]
+    return any(_NAMES_THE_ACCOUNT.search(line) for line in folded) and all(
+        not _HOLDS_BACK.search(line)
+        and (_FILLER_LINE.match(line) or _NAMES_THE_ACCOUNT.search(line) or _PASSES_ON.search(line))
+        for line in folded
+    )
+
+
+def _forwarded_request(history: tuple[str, ...]) -> list[str]:
+    """The first message down a forwarded chain that says more than "please pass this on"."""
+    while True:
+        parts = first_message(history)
+        inner, _ = strip_disclaimers(list(parts.new))
+        inner, _ = strip_signature(inner)
+        if not (parts.history and _only_passes_on(inner)):
+            return inner
+        history = parts.history
+
+
 def _tidy(lines: list[str]) -> str:
     text = "\n".join(line.rstrip() for line in lines)
     return re.sub(r"\n{3,}", "\n\n", text).strip()
@@ -104,11 +151,12 @@ def normalise(subject: str, body: str) -> NormalisedText:
         removed.append("signature")
 
     forwarded = False
-    if parts.history and (_is_empty(lines) or _POINTS_BELOW.search(fold(" ".join(lines)))):
-        inner, _ = strip_disclaimers(first_message(parts.history))
-        inner, _ = strip_signature(inner)
+    if parts.history and (
+        _only_passes_on(lines) or _adds_the_account(lines) or _POINTS_BELOW.search(fold(" ".join(lines)))
+    ):
+        inner = _forwarded_request(parts.history)
         if not _is_empty(inner):
-            if _is_empty(lines):
+            if _only_passes_on(lines):
                 lines = inner
                 removed.append("empty new part: forwarded request kept")
             else:

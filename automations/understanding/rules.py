@@ -15,9 +15,11 @@ from automations.understanding.grammar import (
     ACCESS_SYMPTOM,
     CUES,
     DENIED,
+    DEVICE_LOCKED_GUARD,
     GUARDS,
     NEGATED,
     NEGATED_RESET_GUARD,
+    REACTIVATION_GUARD,
     RESET,
     UNLOCK,
     Cue,
@@ -33,6 +35,7 @@ from automations.understanding.topics import (
     AUTO_REPLY_BODY,
     AUTO_REPLY_SUBJECT,
     CLOSURE,
+    DEVICE_NAMED,
     HARDWARE,
     INFO,
     LINK,
@@ -62,7 +65,6 @@ _LONG_TEXT_WORDS = 300
 # A routed topic named alongside an account request wins: MFA, devices and other systems are never automated.
 _TOPIC_OVER_ACCOUNT = (MFA, MDM)
 _TOPIC_ORDER = (MFA, MDM, APP, HARDWARE, INFO)
-
 
 
 _QUESTION = re.compile(r"[^.!?\n]*\?")
@@ -128,7 +130,8 @@ _OWN_ACCOUNT = re.compile(
     r"|je me suis (?:bloquee?|fait bloquer)|me (?:debloquer|deverrouiller)|j'ai oublie mon|m'en (?:donner|envoyer"
     r"|attribuer)"
     # A call note about the caller's own account: "pour son propre compte", "utilisateur impacté : l'appelant".
-    r"|son propre compte|sa propre session|(?:pour )?(?:lui|elle)-meme|l'appelant(?:e)?)\b"
+    # "le mot de passe lui-même est connu" is not about the writer.
+    r"|son propre compte|sa propre session|(?:pour |: ?)(?:lui|elle)-meme|l'appelant(?:e)?)\b"
 )
 # Guards that count wherever their words hide, quoted or forwarded history included.
 _ANYWHERE = frozenset({"injection"})
@@ -141,6 +144,22 @@ _POINTS_TO_SUBJECT = re.compile(
     r"|sujet|titre)\b"
     r"|\ben objet\b|\bobjet du (?:mail|message|courriel)\b"
     r"|^\s*(?:svp|stp|please|pls|merci de (?:faire|traiter)\b.*|asap|urgent)\s*[.!]*\s*(?:merci)?\s*[.!]*\s*$"
+)
+
+
+# A request put to the desk in so many words ("merci de procéder au déverrouillage", "pouvez-vous le débloquer").
+_ASKED = re.compile(
+    r"\b(?:merci de|pouvez[- ]vous|pourriez[- ]vous|peux[- ]tu|pourrais[- ]tu|veuillez|je vous demande de"
+    r"|je vous prie de|je vous remercie de)\b"
+)
+_ACCOUNT_SAID_LOCKED = "account described as locked"
+
+# A reply that asks the same for someone else ("Même chose pour jerome.barbier svp") or gives the identifier the desk
+# asked for ("Voici l'identifiant : jerome.millet"): the subject is its request.
+_SAME_FOR = re.compile(r"\b(?:(?:la )?meme chose|idem|pareil|meme demande|meme probleme|meme souci) pour\b")
+_SUPPLIES_IDENTIFIER = re.compile(
+    r"\b(?:voici|voila|c'est bien|il s'agit de)\s+(?:l'|son |mon |leur )?(?:identifiant|login)\b"
+    r"|\b(?:son|mon|leur|l') ?(?:identifiant|login) (?:est|:)|\bc'est bien \S+ (?:son|l') ?(?:identifiant|login)\b"
 )
 
 
@@ -162,6 +181,34 @@ def _hits(text: NormalisedText, masked: str) -> list[_Hit]:
                 continue
             hits.append(_Hit(cue, match.start() < text.body_start))
     return hits
+
+
+def _answered_guards(guards: list[Guard], hits: list[_Hit], body: str) -> list[Guard]:
+    """Drop the guards the text itself answers: a reactivation or a locked computer where the account is said to
+    be locked, a "pour information" that goes on to ask for the action in so many words."""
+    body_unlock = [hit for hit in hits if hit.cue.intent == UNLOCK and not hit.in_subject]
+    said_locked = any(hit.cue.label == _ACCOUNT_SAID_LOCKED for hit in body_unlock)
+    lock_named = any(hit.cue.strength is not Strength.HINT for hit in body_unlock)
+    strong_ask = any(hit.cue.strength is Strength.STRONG and not hit.in_subject for hit in hits)
+    answered = {
+        REACTIVATION_GUARD: lock_named,
+        DEVICE_LOCKED_GUARD: said_locked,
+        "for_information": strong_ask and bool(_ASKED.search(body)),
+    }
+    return [guard for guard in guards if not answered.get(guard.name, False)]
+
+
+# "Aucun des deux n'est bloqué", "ils ne sont pas bloqués": a denial said of everyone named.
+_SAID_OF_ALL = re.compile(r"\b(?:aucun|personne|ne sont|n'etaient|n'ont)\b")
+
+
+def _several_people(mentions: Mentions) -> bool:
+    """More than one person named: "Camille Nguyen, identifiant nguyenc" is one, "iferreira et Sandrine Mathieu"
+    two (an identifier belongs to a name when it holds one of the name's words)."""
+    names = [fold(m.value).split() for m in mentions.mentions if m.kind == "name"]
+    identifiers = [fold(m.value) for m in mentions.mentions if m.kind != "name"]
+    unclaimed = [i for i in identifiers if not any(len(w) >= 3 and w in i for words in names for w in words)]
+    return len(names) + len(unclaimed) > 1
 
 
 def _intents(hits: list[_Hit]) -> dict[str, Strength]:
@@ -215,10 +262,16 @@ class RulesUnderstander:
             # "RE: déblocage" over "et son mdp aussi": the subject of a reply names the earlier request.
             hits = [hit for hit in hits if not hit.in_subject]
         intents = _intents(hits)
-        denied_alone = False
+        mentions = find_mentions(text.text, text.folded, sender=sender)
+        denied_alone = denied_for_one = False
         for intent_name, denial in NEGATED.items():
             if intent_name in intents and denial.search(masked):
-                if len(intents) > 1:
+                denied = DENIED[intent_name].search(masked)
+                if len(intents) > 1 and _several_people(mentions) and denied and not _SAID_OF_ALL.search(denied[0]):
+                    # "X est verrouillé, et Y a oublié son mot de passe (elle n'est pas bloquée)": said of one of
+                    # several people, the denial does not say which half is not asked.
+                    denied_for_one = True
+                elif len(intents) > 1:
                     # "débloquer, sans le réinitialiser": the denied half is not asked.
                     del intents[intent_name]
                     hits = [hit for hit in hits if hit.cue.intent != intent_name]
@@ -231,13 +284,16 @@ class RulesUnderstander:
             if topic.intent not in topics and topic.pattern.search(masked):
                 topics[topic.intent] = topic.label
                 reasons.append(f"{topic.intent}: {topic.label}")
-        guards = [guard for guard in GUARDS if guard.pattern.search(masked)]
+        # A reply's subject names the earlier request; when the new text asks something, only it is guarded.
+        guarded = body_part if text.reply_subject and any(not hit.in_subject for hit in hits) else masked
+        guards = [guard for guard in GUARDS if guard.pattern.search(guarded)]
         # A note to the machine counts wherever it hides: a quoted line, the forwarded history.
         everything = text.everything_folded
         guards += [g for g in GUARDS if g.name in _ANYWHERE and g not in guards and g.pattern.search(everything)]
         if RESET not in intents:
             # "débloquer j.fournier, ne PAS réinitialiser": the denied reset is not the unlock asked.
             guards = [guard for guard in guards if guard.name != NEGATED_RESET_GUARD]
+        guards = _answered_guards(guards, hits, masked[text.body_start :])
         reasons += [
             f"guard {g.name} ({'route to ' + g.route if g.route else 'no automation'}): {g.label}" for g in guards
         ]
@@ -245,17 +301,17 @@ class RulesUnderstander:
         caps = [g.confidence for g in blockers]
 
         body_hits = [hit for hit in hits if not hit.in_subject]
-        mentions = find_mentions(text.text, text.folded, sender=sender)
         # "Objet : Compte verrouillé" over a body naming only the person: the subject is the request; so it is under
         # "voir objet, merci de faire vite", "comme d'hab svp".
         rest = body_part
         for mention in mentions.mentions:
             rest = rest.replace(fold(mention.value), " ")
         bare_body = not text.reply_subject and bool(_BARE_BODY.fullmatch(rest))
-        points_to_subject = bare_body or bool(_POINTS_TO_SUBJECT.search(body_part))
+        same_for = text.reply_subject and bool(_SAME_FOR.search(body_part) or _SUPPLIES_IDENTIFIER.search(body_part))
+        points_to_subject = bare_body or same_for or bool(_POINTS_TO_SUBJECT.search(body_part))
         thanks_only = bool(intents) and not body_hits and not points_to_subject and bool(THANKS.search(body_part))
         thanks_only = thanks_only or (not intents and not topics and bool(THANKS.search(body_part)))
-        if intents and not body_hits and not (points_to_subject and not text.reply_subject):
+        if intents and not body_hits and not same_for and not (points_to_subject and not text.reply_subject):
             if text.reply_subject:
                 reasons.append("intent only in the subject of a reply: may repeat an earlier request")
                 caps.append(0.6)
@@ -273,6 +329,9 @@ class RulesUnderstander:
         if denied_alone:
             reasons.append("the only request found is denied in the text")
             caps.append(0.5)
+        if denied_for_one:
+            reasons.append("a lock or a forgetting is denied for one of several people")
+            caps.append(0.6)
         if text.hidden_text_found:
             reasons.append("hidden characters were removed from the message")
             caps.append(0.6)
@@ -295,8 +354,10 @@ class RulesUnderstander:
 
         intent, confidence, why = self._intent(text, masked, intents, topics, guards, thanks_only)
         account = _account_intent(intents)
-        if intent == CLOSURE and account is not None and mentions.targets and not thanks_only:
-            # "le mdp de faure-m a été réinitialisé hier": a report about a named account, for a person to read.
+        still = any(hit.cue.strength is Strength.STATE for hit in body_hits)
+        if intent == CLOSURE and account is not None and (mentions.targets or still) and not thanks_only:
+            # "le mdp de faure-m a été réinitialisé hier": a report about a named account, for a person to read;
+            # "Merci, c'est bon pour la première. L'autre est toujours bloquée": what is left, for a person too.
             intent, confidence, why = (
                 account[0],
                 min(account[1], 0.6),
@@ -366,7 +427,8 @@ class RulesUnderstander:
         if thanks_only:
             return CLOSURE, 0.8, "intent thanks_or_closure: the body only thanks"
         for topic in _TOPIC_OVER_ACCOUNT:
-            if topic in topics and account is not None:
+            # "bloqué après le changement de mot de passe sur son téléphone pro": the device is the cause.
+            if topic in topics and account is not None and topics[topic] != DEVICE_NAMED:
                 return topic, _TOPIC, f"intent {topic}: named with an account request, never automated"
         if account is not None:
             return account[0], account[1], f"intent {account[0]} from the grammar"

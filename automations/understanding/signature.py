@@ -17,7 +17,7 @@ _CLOSING = re.compile(
 )
 _DEVICE_TAG = re.compile(
     r"^(?:envoye (?:de|depuis) mon \w+|sent from my \w+|provenance\s*:\s*courrier pour windows"
-    r"|telecharger outlook pour \w+|get outlook for \w+).{0,40}$"
+    r"|(?:telecharger|obtenir) outlook pour \w+|get outlook for \w+).{0,60}$"
 )
 _DISCLAIMER_START = re.compile(
     r"^\W*(?:ce (?:message|courriel|mail|e-?mail)|cet? (?:e-?mail|envoi)|les informations contenues"
@@ -32,7 +32,8 @@ _DISCLAIMER_WORDS = re.compile(
 # A line that still belongs to the request even if it is short: a signature never carries these.
 _REQUEST_WORDS = re.compile(
     r"\b(?:compte|identifiant|login|mot de passe|mdp|debloq|deverr?ouill|bloque|verrouill|reinitialis"
-    r"|acces|droits?|merci de|pouvez|pourriez|svp|s'il vous plait)"
+    # ("Pôle accès aux droits" names a department in many signatures.)
+    r"|acces(?! aux droits)|(?<!acces aux )droits?|merci de|pouvez|pourriez|svp|s'il vous plait)"
 )
 _SIGNATURE_MAX_LINES = 10
 _SIGNATURE_MAX_CHARS = 90
@@ -76,11 +77,16 @@ def strip_disclaimers(lines: list[str]) -> tuple[list[str], bool]:
     return kept, removed
 
 
+# "--" then "Identifiant : thomas.brunet": the writer put the account below the delimiter, not a signature.
+_IDENTIFIER_LINE = re.compile(r"^\W*(?:identifiants?|login|nom d'utilisateur|compte)(?:\s+(?:windows|ad|session))?\s*:")
+
+
 def strip_signature(lines: list[str]) -> tuple[list[str], bool]:
-    """Cut at a ``-- `` line, or at a closing formula followed only by name/phone lines."""
+    """Cut at a ``-- `` line (keeping an identifier line written below it), or at a closing formula followed only
+    by name/phone lines."""
     for i, line in enumerate(lines):
         if _SIG_DELIMITER.match(line.rstrip()) and line.startswith("--"):
-            return lines[:i], True
+            return lines[:i] + [below for below in lines[i + 1 :] if _IDENTIFIER_LINE.match(fold(below))], True
     has_content_before = False
     for i, line in enumerate(lines):
         if not line.strip():

@@ -16,7 +16,7 @@ _FORWARD_INTRO = re.compile(r"^(?:debut du message reexpedie|begin forwarded mes
 # "Le lun. 23 nov. 2026 à 08:12, X <x@y> a écrit :" / "On Mon, ... X wrote:"; clients wrap it over two lines.
 _WROTE_LINE = re.compile(r"^.{0,200}\b(?:a ecrit|wrote)\s*:\s*$")
 _HEADER_FIELD = re.compile(
-    r"^\*?\s*(?:de|from|envoye|sent|date|a|to|objet|subject|cc|cci|bcc|importance|pour)\s*\*?\s*:"
+    r"^\*?\s*(?:de|from|envoye|sent|date|a|to|objet|sujet|subject|cc|cci|bcc|importance|pour)\s*\*?\s*:"
 )
 _FROM_FIELD = re.compile(r"^\*?\s*(?:de|from)\s*\*?\s*:\s*\S")
 _RULE_LINE = re.compile(r"^[_=\-*]{8,}$")
@@ -60,8 +60,9 @@ def split_thread(lines: list[str]) -> ThreadParts:
     return ThreadParts(new=new, history=history, header_found=cut is not None)
 
 
-def first_message(history: tuple[str, ...]) -> list[str]:
-    """The newest message inside a quoted or forwarded history, without its header fields."""
+def first_message(history: tuple[str, ...]) -> ThreadParts:
+    """The newest message inside a quoted or forwarded history, without its header fields, and the older history
+    below it."""
     lines = [_QUOTE_PREFIX.sub("", line, count=1) for line in history]
     start = 0
     while start < len(lines):
@@ -69,5 +70,4 @@ def first_message(history: tuple[str, ...]) -> list[str]:
         if folded and not _HEADER_FIELD.match(folded) and not _RULE_LINE.match(folded):
             break
         start += 1
-    return list(split_thread(lines[start:]).new)
-
+    return split_thread(lines[start:])

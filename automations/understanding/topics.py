@@ -14,6 +14,14 @@ INFO = "info_request"
 CLOSURE = "thanks_or_closure"
 AUTO_REPLY = "auto_reply"
 SPAM = "spam_phishing"
+# A phone or tablet named as where the lock came from ("sur son téléphone pro"): next to an account request, the
+# account is what is asked.
+DEVICE_NAMED = "a phone or tablet named as where the lock came from"
+_NOT_WHERE_FROM = "".join(
+    f"(?<!{where} {whose} )"
+    for where in ("sur", "depuis", "dans")
+    for whose in ("son", "sa", "ses", "leur", "leurs", "mon", "ma", "le", "la", "les")
+)
 
 
 @dataclass(frozen=True)
@@ -60,12 +68,20 @@ TOPICS: tuple[Topic, ...] = (
     _topic(
         MDM,
         "phone or tablet (Intune, company portal)",
-        r"\b(?:tablettes?|smartphones?|iphones?|ipad|android|intune|portail d'entreprise|company portal|mdm"
-        r"|telephones? (?:pro\w*|de service|mobiles? pro\w*|portables? pro\w*)|mobiles? pro\w*"
+        r"\b(?:intune|portail d'entreprise|company portal|mdm"
+        # The device itself, not the one the lock came from ("le mot de passe enregistré sur son téléphone pro").
+        rf"|{_NOT_WHERE_FROM}(?:tablettes?|smartphones?|iphones?|ipad|android"
+        r"|telephones? (?:pro\w*|de service|mobiles? pro\w*|portables? pro\w*)|mobiles? pro\w*)"
         r"|enrol\w*\s+(?:de\s+|du\s+|d'|l'|le\s+|la\s+|son\s+|sa\s+)*(?:appareil|telephone|tablette|mobile|smartphone)"
         r"|(?:appareil|telephone|tablette|mobile|smartphone)s?\s+(?:\w+\s+)?(?:non\s+)?enrol\w*"
         r"|inscri\w* (?:l'appareil|le telephone|la tablette)|appareil mobile"
         r"|code (?:pin|de deverrouillage) (?:du|de la|de son|de sa) (?:telephone|tablette|mobile))",
+    ),
+    _topic(
+        MDM,
+        DEVICE_NAMED,
+        r"\b(?:tablettes?|smartphones?|iphones?|ipad|android"
+        r"|telephones? (?:pro\w*|de service|mobiles? pro\w*|portables? pro\w*)|mobiles? pro\w*)\b",
     ),
     _topic(
         APP,
@@ -122,7 +138,8 @@ PHISHING = re.compile(
     r"|bloquee? dans)"
     r"|\b(?:verifie[rz]|confirme[rz]|valide[rz]|mettre a jour|mettez a jour) (?:votre|vos) (?:compte|identifiants"
     r"|informations|mot de passe|acces|coordonnees)"
-    r"|\bquota (?:de stockage|de messagerie|depasse)|\b(?:gagne|gagnant|gagnez|loterie|heritage|bitcoin|crypto\w*"
+    r"|\bquota (?:de stockage|de messagerie|depasse)"
+    r"|\b(?:vous avez gagne|(?:grand|heureux|heureuse) gagnante?|gagnez|loterie|heritage|bitcoin|crypto\w*"
     r"|casino|viagra|rencontres? coquines?)\b|\bfelicitations,? vous\b|\bse desabonner\b|\bdesabonnez\b"
     r"|\bunsubscribe\b|\boffre (?:exceptionnelle|speciale|limitee)\b|\bpromotion\b|(?<!\w)-\d{2} ?%"
     r"|\bconnectez-vous (?:avec|a l'aide de|en utilisant) vos identifiants"
