@@ -81,7 +81,7 @@ def _is_empty(lines: list[str]) -> bool:
 # A forwarder's note that only passes the message on ("Tu peux transmettre au support ? Je n'ai pas l'adresse"):
 # it asks nothing about an account, so the request is further down the chain.
 _PASSES_ON = re.compile(
-    r"\b(?:transf[e]r\w*|transmet\w*|transmis\w*|fai\w* suivre|fait suivre|relai\w*|relay\w*|pour info\w*"
+    r"\b(?:transfer\w*|transmet\w*|transmis\w*|fai\w* suivre|relai\w*|relay\w*|pour info\w*"
     r"|pour traitement|ci-dessous|ci dessous)"
 )
 _ABOUT_AN_ACCOUNT = re.compile(r"bloq|verr?ouil|mot de passe|mdp|passe|identifiant|login|compte|session|acces")
@@ -92,12 +92,16 @@ _HOLDS_BACK = re.compile(
 )
 
 
-def _only_passes_on(lines: list[str]) -> bool:
+def _forwarder_lines(lines: list[str]) -> list[str] | None:
+    """The forwarder's note, folded line by line; None when a line holds the request back."""
     folded = [fold(line).strip() for line in lines if line.strip()]
-    return all(
-        not _HOLDS_BACK.search(line)
-        and (_FILLER_LINE.match(line) or (_PASSES_ON.search(line) and not _ABOUT_AN_ACCOUNT.search(line)))
-        for line in folded
+    return None if any(_HOLDS_BACK.search(line) for line in folded) else folded
+
+
+def _only_passes_on(lines: list[str]) -> bool:
+    folded = _forwarder_lines(lines)
+    return folded is not None and all(
+        _FILLER_LINE.match(line) or (_PASSES_ON.search(line) and not _ABOUT_AN_ACCOUNT.search(line)) for line in folded
     )
 
 
@@ -106,11 +110,13 @@ _NAMES_THE_ACCOUNT = re.compile(r"\b(?:identifiant|login)s?\b[^.\n]{0,40}(?:\bes
 
 
 def _adds_the_account(lines: list[str]) -> bool:
-    folded = [fold(line).strip() for line in lines if line.strip()]
-    return any(_NAMES_THE_ACCOUNT.search(line) for line in folded) and all(
-        not _HOLDS_BACK.search(line)
-        and (_FILLER_LINE.match(line) or _NAMES_THE_ACCOUNT.search(line) or _PASSES_ON.search(line))
-        for line in folded
+    folded = _forwarder_lines(lines)
+    return (
+        folded is not None
+        and any(_NAMES_THE_ACCOUNT.search(line) for line in folded)
+        and all(
+            _FILLER_LINE.match(line) or _NAMES_THE_ACCOUNT.search(line) or _PASSES_ON.search(line) for line in folded
+        )
     )
 
 

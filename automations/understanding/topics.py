@@ -17,6 +17,10 @@ SPAM = "spam_phishing"
 # A phone or tablet named as where the lock came from ("sur son téléphone pro"): next to an account request, the
 # account is what is asked.
 DEVICE_NAMED = "a phone or tablet named as where the lock came from"
+_DEVICE = (
+    r"(?:tablettes?|smartphones?|iphones?|ipad|android"
+    r"|telephones? (?:pro\w*|de service|mobiles? pro\w*|portables? pro\w*)|mobiles? pro\w*)"
+)
 _NOT_WHERE_FROM = "".join(
     f"(?<!{where} {whose} )"
     for where in ("sur", "depuis", "dans")
@@ -70,8 +74,7 @@ TOPICS: tuple[Topic, ...] = (
         "phone or tablet (Intune, company portal)",
         r"\b(?:intune|portail d'entreprise|company portal|mdm"
         # The device itself, not the one the lock came from ("le mot de passe enregistré sur son téléphone pro").
-        rf"|{_NOT_WHERE_FROM}(?:tablettes?|smartphones?|iphones?|ipad|android"
-        r"|telephones? (?:pro\w*|de service|mobiles? pro\w*|portables? pro\w*)|mobiles? pro\w*)"
+        rf"|{_NOT_WHERE_FROM}{_DEVICE}"
         r"|enrol\w*\s+(?:de\s+|du\s+|d'|l'|le\s+|la\s+|son\s+|sa\s+)*(?:appareil|telephone|tablette|mobile|smartphone)"
         r"|(?:appareil|telephone|tablette|mobile|smartphone)s?\s+(?:\w+\s+)?(?:non\s+)?enrol\w*"
         r"|inscri\w* (?:l'appareil|le telephone|la tablette)|appareil mobile"
@@ -80,8 +83,7 @@ TOPICS: tuple[Topic, ...] = (
     _topic(
         MDM,
         DEVICE_NAMED,
-        r"\b(?:tablettes?|smartphones?|iphones?|ipad|android"
-        r"|telephones? (?:pro\w*|de service|mobiles? pro\w*|portables? pro\w*)|mobiles? pro\w*)\b",
+        rf"\b{_DEVICE}\b",
     ),
     _topic(
         APP,
