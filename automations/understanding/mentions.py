@@ -363,11 +363,12 @@ def _gazetteer_names(text: str, masked: str) -> list[tuple[int, int, str]]:
 
 
 _WORD_START = re.compile(r"(?<![\w@.'-])\w")
-# Shapes that only logins take: "f.mercier", "mercier-s", "ab12345", "jdupont3" (letters then digits).
+# Shapes that only logins take: "f.mercier", "mercier-s", "ab12345", "jdupont3" (letters then digits), and
+# generated ones mixing letters and at least three digits ("t4f51b97668").
 _LOGIN_SHAPE = re.compile(
     r"(?<![\w@.'/-])([a-z]{1,3}[._-][a-z]{3,20}\d{0,3}|[a-z]{3,20}[._-][a-z]{1,3}\d{0,3}"
     r"|[a-z]{3,20}\.[a-z]{3,20}\d{0,3}"
-    r"|[a-z]{1,4}\d{4,8}|[a-z]{4,20}\d{1,3})(?![\w@-]|\.\w)"
+    r"|[a-z]{1,4}\d{4,8}|[a-z]{4,20}\d{1,3}|[a-z](?=(?:[a-z]*\d){3})[a-z0-9]{5,19})(?![\w@-]|\.\w)"
 )
 _NOT_LOGIN_SHAPE = re.compile(
     r"^(?:inc|req|ritm|chg|tkt|prb|ref|ticket|win|office|v)\d|\.(?:fr|com|net|org|local|pdf|docx?|xlsx?)$"

@@ -202,12 +202,23 @@ def _answered_guards(guards: list[Guard], hits: list[_Hit], body: str) -> list[G
 _SAID_OF_ALL = re.compile(r"\b(?:aucun|personne|ne sont|n'etaient|n'ont)\b")
 
 
-def _several_people(mentions: Mentions) -> bool:
+# What may stand between a name and its own identifier: "Hakim Nguyen (id : hn4821)", "Hakim Nguyen - hn4821".
+_BESIDE = r"[ \t]*[(,:\-][ \t]*(?:(?:id|identifiant|login|matricule)[ \t]*:?[ \t]*)?"
+
+
+def _several_people(mentions: Mentions, folded: str) -> bool:
     """More than one person named: "Camille Nguyen, identifiant nguyenc" is one, "iferreira et Sandrine Mathieu"
-    two (an identifier belongs to a name when it holds one of the name's words)."""
-    names = [fold(m.value).split() for m in mentions.mentions if m.kind == "name"]
+    two (an identifier belongs to a name when it holds one of the name's words or is written right beside it,
+    whatever its shape: "Hakim Nguyen (id : tfc2770c717)")."""
+    names = [fold(m.value) for m in mentions.mentions if m.kind == "name"]
     identifiers = [fold(m.value) for m in mentions.mentions if m.kind != "name"]
-    unclaimed = [i for i in identifiers if not any(len(w) >= 3 and w in i for words in names for w in words)]
+
+    def claimed(identifier: str, name: str) -> bool:
+        n, i = re.escape(name), re.escape(identifier)
+        beside = rf"{n}{_BESIDE}{i}|{i}[ \t]*\([ \t]*{n}"
+        return any(len(w) >= 3 and w in identifier for w in name.split()) or re.search(beside, folded) is not None
+
+    unclaimed = [i for i in identifiers if not any(claimed(i, name) for name in names)]
     return len(names) + len(unclaimed) > 1
 
 
@@ -267,7 +278,8 @@ class RulesUnderstander:
         for intent_name, denial in NEGATED.items():
             if intent_name in intents and denial.search(masked):
                 denied = DENIED[intent_name].search(masked)
-                if len(intents) > 1 and _several_people(mentions) and denied and not _SAID_OF_ALL.search(denied[0]):
+                several = _several_people(mentions, masked)
+                if len(intents) > 1 and several and denied and not _SAID_OF_ALL.search(denied[0]):
                     # "X est verrouillé, et Y a oublié son mot de passe (elle n'est pas bloquée)": said of one of
                     # several people, the denial does not say which half is not asked.
                     denied_for_one = True
