@@ -35,8 +35,8 @@ _LOCK_AS_A_VERB = re.compile(r"\bbloqu(?:e|ent|ait|aient)\s+(?:la|le|les|l')\s*(
 _PASSWORD_EXPLAINED = re.compile(
     r"\b(?:tap|saisi|tromp|erron|mauvais|faux|fausse|ancien|essai|tentative|erreur|plusieurs fois|trop de)\w*"
     r"|(?<!ne )(?<!n')\b(?:connai|conserv|garde|retrouv|dispos)\w*"
-    r"|\b(?:a|ont|avons|ai)\s+(?:toujours\s+|bien\s+|tous\s+|encore\s+)?(?:son|leur|leurs|mon|sa)\s+"
-    r"(?:mot de passe|mdp)"
+    r"|\b(?:a|ont|avons|ai)\s+(?:toujours\s+|bien\s+|tous\s+|toutes\s+|encore\s+|deja\s+|les deux\s+)*"
+    r"(?:son|leur|leurs|mon|sa)\s+(?:nouveau\s+|bon\s+)?(?:mot de passe|mdp)"
     r"|\b(?:je l'ai|il l'a|elle l'a|ils l'ont|elles l'ont)\b(?!\s+(?:\w+\s+)?(?:oubli|perdu|change|modifi))"
     r"|\brat\w*|\bconnu\w*|\bincorrect\w*|\bse souvien\w*\s+(?:bien|tres bien|parfaitement)\b"
     # "s'est planté de mot de passe", "après la mise à jour de son mot de passe sur son téléphone", "un vieux mot de
@@ -48,8 +48,8 @@ _PASSWORD_EXPLAINED = re.compile(
     r"|\b(?:mots? de passe|mdp|password)\s+(?:[\w'-]+\s+){0,4}?(?:est |sont |a ete |s'est )?(?:bloque|verr?ouill)\w*"
     r"|\b(?:bon|correct|meme) (?:mot de passe|mdp)\b|\bcorrect\b"
     r"|\ba bien (?:son|leur|sa)\b"
-    r"|\b(?:apres|depuis|suite a)\s+(?:le |la |un |une |son |sa |leur )?(?:changement|campagne|renouvellement"
-    r"|modification)"
+    r"|\b(?:apres|depuis|suite a|suite au|suite aux)\s+(?:le |la |un |une |son |sa |leur |les |leurs )?"
+    r"(?:changements?|campagnes?|renouvellements?|modifications?)"
     r"|\b(?:depuis|apres|quand|lorsqu'?)\s*(?:que\s+|qu')?(?:j'ai|il a|elle a|on a|avoir|ils ont|elles ont)\s+"
     r"(?:change|modifie|renouvele)"
 )

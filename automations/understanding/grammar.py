@@ -18,7 +18,7 @@ _PASSWORD = PASSWORD_WORDS
 _GAP = r"(?:\W+\w+){0,5}?\W+"
 _SHORT_GAP = r"(?:\W+\w+){0,3}?\W+"
 UNLOCK_VERB = r"des[ -]bloquer\b|de-?(?:bloqu|bloc|blok|bolqu|blqu|bloq)\w*|deve?r{1,2}o?u?il{1,2}\w*|unlock\w*"
-RESET_VERB = r"re-?ini[ts]iali[sz]\w*|reinit\w*|reset\w*|remet+re a zero|remise? a zero|raz"
+RESET_VERB = r"re[- ]?ini[ts]iali[sz]\w*|reinit\w*|reset\w*|remet+re a zero|remise? a zero|raz"
 # (Not the verb "ce qui bloque la démarche": a lock is a state, with no object after it.)
 _LOCKED = (
     r"(?:re)?(?:bloque|bloke|verr?ouill?e|locked)(?:e|s|es)?\b"
@@ -39,6 +39,12 @@ _OTHER_PRODUCTS = (
     r"|applis?|applications?|logiciels?|plateformes?|site\s+(?:de|du|des|internet|web)|gmail|yahoo|hotmail"
     r"|france ?travail|pole ?emploi|ameli|impots|zoom|skype|visio\w*|tablette|ipad|iphone|espaces?\s+(?:\w+\s+)?"
     r"(?:partenaires?|pro\w*|personnel|client|france travail|candidat|employeur|emploi|salaries?|rh|paie|agents?)"
+)
+
+
+# After a number of people or "tout le monde": they wait, arrive or are busy, they are not accounts to change.
+_WAITING = (
+    r"(?!\s+(?:qui\s+|sont\s+|m'|nous\s+|vous\s+)?(?:attend\w*|arriv\w*|occupe\w*|present\w*|en salle|dans la salle))"
 )
 
 
@@ -110,8 +116,10 @@ CUES: tuple[Cue, ...] = (
         UNLOCK,
         Strength.STATE,
         "account described as locked",
-        rf"\b(?:comptes?|comtpes?|contes?|cptes?|cpts?|sessions?|sesions?|acces|utilisat\w*|user|login|identifiant|account"
-        rf"|{_PASSWORD}){_GAP}{_LOCKED}",
+        rf"\b(?:comptes?|comtpes?|conptes?|contes?|cptes?|cpts?|konts?|sessions?|sesions?|acces|utilisat\w*|user|login|identifiant|account"
+        rf"|{_PASSWORD}){_GAP}{_LOCKED}"
+        # "compte bloquer pour X", "compte verouiller": the infinitive written for the participle, right after.
+        r"|\b(?:comptes?|sessions?)[ \t]+(?:bloquer|verr?ouiller)\b(?![ \t]+(?:le|la|les|l'|si|quand|a cause))",
     ),
     _cue(
         UNLOCK,
@@ -190,7 +198,10 @@ CUES: tuple[Cue, ...] = (
         rf"|renouveler|regenerer|redonner))"
         rf"|\b(?:oubli|perdu|paume)\w*{_SHORT_GAP}{_PASSWORD}\b"
         # "elle n'a plus son mot de passe", "elle a plus de mdp" (spoken French drops the "ne").
-        rf"|\b(?:n')?(?:a|ont|avait)\s+plus\s+(?:son|sa|leur|ses|de|d'|aucun)\s*(?:bon\s+|nouveau\s+)?{_PASSWORD}\b",
+        rf"|\b(?:n')?(?:a|ont|avait)\s+plus\s+(?:son|sa|leur|ses|de|d'|aucun)\s*(?:bon\s+|nouveau\s+)?{_PASSWORD}\b"
+        # "X a tapé son ancien mot de passe et saubert a tout simplement oublié le sien": the password said before.
+        rf"|\b{_PASSWORD}\b[^.?!\n]{{0,120}}?(?<!pas )(?<!jamais )\b(?:oubli|perdu|paume)\w*\s+"
+        r"(?:le sien|la sienne|les siens|le leur|les leurs)\b",
     ),
     _cue(
         RESET,
@@ -306,19 +317,28 @@ NEGATED = {
         rf"|(?<!ne )(?<!n')\bconnai\w+\s+(?:bien\s+)?(?:son|sa|leur|leurs|ses|mon)\s+(?:nouveau\s+|nouvel\s+)?"
         rf"{_PASSWORD}"
         rf"|\bne\s+touch\w*\s+(?:pas|surtout pas|jamais)\s+(?:a|au)\s+(?:son|sa|leur|ses|le)\s+{_PASSWORD}"
-        r"|\b(?:pas besoin|plus besoin|pas la peine|inutile) de (?:le |la |les |l'|lui )?"
-        r"(?:reinitialis|reinit|reset|chang|modifi)\w*"
+        r"|\b(?:pas besoin|plus besoin|aucun besoin|pas la peine|inutile|pas necessaire|pas utile) de "
+        r"(?:le |la |les |l'|lui |leur |leurs )?(?:reinitialis|reinit|reset|chang|modifi)\w*"
+        # "pas de mot de passe à changer", "c'est pour débloquer, pas pour le mot de passe"
+        rf"|\bpas\s+(?:de|d')\s*{_PASSWORD}\s+a\s+(?:changer|modifier|reinitialiser|refaire)"
+        rf"|\bpas pour (?:le|son|sa|leur) {_PASSWORD}"
+        # "elle connaît le nouveau": the new password is known.
+        r"|(?<!ne )(?<!n')\bconnai\w*\s+(?:bien\s+)?(?:le|son|sa|leur)\s+nouveau\b"
         r"|\b(?:a|ont|avait|aurait)\s+(?:finalement\s+|bien\s+)?retrouve\s+(?:son|sa|leur|leurs|ses|le)\s+(?:bon\s+)?"
         r"(?:mot de passe|mdp)"
         # "pas d'oubli de mot de passe", "aucun mdp oublié", "il n'est pas oublié", "rien à changer de ce côté-là"
-        r"|\bpas d'oubli\b|\baucun (?:mdp|mot de passe) oublie|\brien a changer\b"
+        r"|\bpas (?:de notion )?d'oubli\b|\baucun (?:mdp|mot de passe) oublie|\brien a changer\b"
         # a form's "Réinitialisation du mot de passe : non nécessaire"
         r"|\b(?:reinitialisation|changement|reset)\s+(?:du |de |d')?(?:mot de passe|mdp)\s*:\s*(?:non|pas)\b"
         r"|\b(?:n'a|n'est|ne sont|n'ont)\s+(?:pas|jamais)\s+(?:expire|oublie)\w*"
         rf"|\bpas\s+(?:de|d')\s*(?:{RESET_VERB}|changement|nouveau\s+(?:mdp|mot de passe))"
         r"|\b(?:n'a|n'ont|n'avait)\s+(?:pas|jamais)\s+(?:\w+\s+)?(?:oublie|perdu)\b"
         r"|\b(?:il|elle|ils|elles|on)\s+(?:a|ont|avait)\s+(?:pas|jamais)\s+(?:\w+\s+)?(?:oublie|perdu)\b"
-        r"|\b(?:apres|depuis|suite a)\s+(?:le |un |son |sa |la )?(?:changement|modification|renouvellement)\s+d"
+        r"|\b(?:apres|depuis|suite a|suite au|suite aux)\s+(?:le |un |son |sa |la |les |leur |leurs )?"
+        r"(?:campagne\s+de\s+)?(?:changements?|modifications?|renouvellements?)\s+d"
+        # "ils ont tous les deux leur nouveau mot de passe en tête": they have it, no reset asked.
+        rf"|\b(?:a|ont|avons|ai)\s+(?:bien\s+|deja\s+|tous\s+|toutes\s+|les deux\s+)*(?:son|sa|leur|leurs|mon)\s+"
+        rf"nouveau\s+{_PASSWORD}"
         r"|\b(?:depuis|apres|quand|lorsqu'?)\s*(?:que\s+|qu')?(?:j'ai|il a|elle a|on a|avoir|ils ont)\s+"
         r"(?:change|modifie|renouvele)"
     ),
@@ -519,7 +539,8 @@ GUARDS: tuple[Guard, ...] = (
         # "ne débloquer qu'après validation", not "il semble qu'après la modification..."
         r"|(?:\b(?:uniquement|seulement)|(?<!semble )(?<!pense )(?<!crois )(?<!parait )(?<!dirait )\bqu')\s*"
         r"(?:apres|si|quand|lorsqu\w*|a partir|a son retour|une fois(?! par))"
-        r"|\bpas avant\b|\ba partir (?:du|de demain|de lundi|de mardi|de mercredi|de jeudi|de vendredi|de la semaine)"
+        r"|\bpas avant\b|\bavant (?:cette|la) date\b"
+        r"|\ba (?:partir|compter) (?:du|de demain|de lundi|de mardi|de mercredi|de jeudi|de vendredi|de la semaine)"
         r"|\b(?:attend\w*|patient\w*)\s+(?:son|sa|leur|le|la|mon|ma)\s+(?:retour|validation|accord|feu vert|arrivee)"
         r"|\b(?:apres|sous reserve de|avec) (?:la |sa |son |leur )?(?:validation|accord) (?:de|du|d')"
         r"|\bune fois (?:que|qu'|son|sa|le|la)\b"
@@ -699,9 +720,12 @@ GUARDS: tuple[Guard, ...] = (
         r"|structures?|antennes?|personnel|monde|site|pole|bureau|agents|collegues|conseillers|salaries"
         r"|utilisateurs|comptes|postes|membres)\b"
         r"(?!\s+(?:du\s+|de\s+l'|de\s+la\s+)?(?:support|informatique|hotline|assistance|helpdesk|service desk|dsi)\b)"
-        r"|\b(?:[6-9]|\d{2,}|six|sept|huit|neuf|dix|onze|douze|treize|quatorze|quinze|seize|vingt|trente|cinquante"
-        r"|cent)\s+(?:personnes|agents|comptes|collegues|utilisateurs|salaries|conseill\w+|stagiaires|postes"
-        r"|sessions|membres)\b|\b(?:dizaine|douzaine|quinzaine|vingtaine|trentaine|centaine)\b"
+        # People waiting for the one account: "tout le monde attend", "12 stagiaires attendent", "un atelier avec 15
+        # personnes", "8 personnes qui arrivent", "tous nos conseillers sont occupés" (a phone message).
+        rf"{_WAITING}"
+        r"|(?<!avec )(?<!groupe de )\b(?:[6-9]|\d{2,}|six|sept|huit|neuf|dix|onze|douze|treize|quatorze|quinze|seize"
+        r"|vingt|trente|cinquante|cent)\s+(?:personnes|agents|comptes|collegues|utilisateurs|salaries|conseill\w+"
+        rf"|stagiaires|postes|sessions|membres)\b{_WAITING}|\b(?:dizaine|douzaine|quinzaine|vingtaine|trentaine|centaine)\b"
         # "une dizaine de fois", "une vingtaine de demandeurs d'emploi en salle" count no accounts.
         r"(?!\s+(?:de|d')\s*(?:fois|minutes?|secondes?|jours?|tentatives?|essais?|demandeurs?|jeunes|participants?))"
         r"|\b(?:boite|compte|adresse|messagerie|session)s?\s+(?:\w+\s+)?(?:collective|generique|partagee?|commune"

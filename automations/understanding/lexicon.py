@@ -30,7 +30,8 @@ _FUNCTION_WORDS = """
     urgent urgente urgence asap immediatement prioritaire important importante
     the a an my his her their our your its for of to and or in on at by with from this that these those is are
     was were be been have has had do does did not no yes can could would should will please thanks thank hi
-    account password user login unlock reset locked help need
+    account password user login unlock reset locked help need it them him me us request requests tried try
+    pr ds tt qd pcq bcp dsl jsp
 """
 
 # Nouns and adjectives of the service desk and of partners' e-mails.
@@ -77,6 +78,9 @@ _DOMAIN_WORDS = """
     remplacant remplacante remplacants remplacantes titulaire titulaires vacataire vacataires interimaire
     interimaires nouvel nouvelle arrivant arrivante arrivee depart absence absent absente conge conges
     vacances maladie retour rentree teletravail travail distance domicile maison permanence astreinte
+    oubli oublis arret arrets lors bref pire ensemble cellule cellules probable incertain incertaine point
+    virgule profil profils rapide pagaille cata present presente presents presentes departemental
+    departementale kont compt
     nominatif nominative reference references verrou verrous comtpe comtpes cpte cptes bloke blokee bloquer
     poste fixe salle accueil guichet caisse stand forum salon
     personne-ressource tuteur tutrice maitre stage alternant alternante alternants emploi-jeune
@@ -143,6 +147,8 @@ _VERB_FORMS = """
     reste restent rester
     semble sembler
     parvient parvenir
+    suffit suffire suffisent suffisait
+    reviennent revenu revenue
 """
 
 # Regular -er verbs of the domain (stems), conjugated by ``_er_forms``.
@@ -156,6 +162,7 @@ _ER_VERBS = """
     expir dur pass rest parl evit arriv entr sort rentr tomb recommenc reessay recuper partag accord autoris habilit
     declar prevenir prevoir present concern traite trait gerer ger occup charg lanc procede realis effectu
     rajout inscri enregistr communiqu notifi avert alert sollicit relanc insist pard excus telecharg
+    marqu affect rattach impact zapp dispos assur mobilis cit demeur constat
 """
 _ER_ENDINGS = (
     "er",
@@ -179,6 +186,8 @@ _ER_ENDINGS = (
     "iez",
     "age",
     "ement",
+    "eront",
+    "erons",
 )
 
 _IR_VERBS = """
@@ -213,7 +222,14 @@ _PRONOUN_SUFFIX = re.compile(r"-(?:t-)?(?:il|elle|ils|elles|on|je|tu|nous|vous|c
 def is_french_word(token: str) -> bool:
     """True when ``token`` (folded) is an ordinary French word or a verb with a pronoun ("est-il")."""
     # "re-enregistrer", "re-essayer": a verb with the prefix written apart.
-    return token in FRENCH_WORDS or bool(_PRONOUN_SUFFIX.search(token)) or "'" in token or token.startswith("re-")
+    # "celui-ci", "ce mois-ci", "celle-là": a demonstrative, never a login.
+    return (
+        token in FRENCH_WORDS
+        or bool(_PRONOUN_SUFFIX.search(token))
+        or "'" in token
+        or token.startswith("re-")
+        or token.endswith(("-ci", "-la"))
+    )
 
 
 def has_login_shape(token: str) -> bool:

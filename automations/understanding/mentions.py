@@ -24,7 +24,8 @@ _STRONG_CUE = (
 _WEAK_CUE = (
     rf"(?:mots? de passe|mdp|comptes?|sessions?)\s+(?:de\s+|d'|du\s+)|comptes?|sessions?|users?"
     r"|(?:mots? de passe|mdp)(?=\s+(?:oubliee?s?|perdue?s?|expiree?s?|bloquee?s?)\b)"
-    rf"|utilisat(?:eur|rice)s?|{UNLOCK_VERB}|{RESET_VERB}|comtpes?|cptes?|cpts?|c'est|c(?= pour)|il s'agit (?:de|du|d')"
+    rf"|utilisat(?:eur|rice)s?|{UNLOCK_VERB}|{RESET_VERB}|comtpes?|conptes?|cptes?|cpts?|konts?|c'est|c(?= pour)"
+    r"|il s'agit (?:de|du|d')"
     r"|(?:celui|celle|ceux|celles)\s+(?:de\s+|d'|du\s+)"
     r"|(?:l')?(?:agente?s?|conseill(?:er|ere)s?|collegues?|salariee?s?|stagiaires?|collaborat(?:eur|rice)s?)"
     # "ont oublié leur mot de passe : ct29104 et bouchardj", "leurs mots de passe ont expiré entre-temps : a et b"
@@ -45,9 +46,9 @@ _NEXT = re.compile(
     # A bare list, one login per line: the next line holds one token and nothing else.
     r"|[ \t]*\n[ \t]*(?=[a-z0-9][a-z0-9._-]*[a-z0-9][ \t]*(?:\n|$))"
 )
-# "pour langloxa, merci": a login after "pour" only when it ends the phrase.
+# "pour langloxa, merci" ("pr" in a hurry): a login after "pour" only when it ends the phrase.
 _POUR_LOGIN = re.compile(
-    r"\bpour[ \t]+([a-z0-9][a-z0-9._-]{1,62}[a-z0-9])(?![\w@-]|\.\w)"
+    r"\b(?:pour|pr)[ \t]+([a-z0-9][a-z0-9._-]{1,62}[a-z0-9])(?![\w@-]|\.\w)"
     # A plain word after "pour" is a login only at the end of the phrase; one with digits or dots always is.
     r"(?:(?=[ \t]*(?:[,.;!?\n]|$|(?:merci|svp|stp|dsl|asap|please|pls)\b))|(?<=\d)|(?<=[a-z0-9][._-][a-z0-9]))"
 )
@@ -166,6 +167,7 @@ def mask_greetings(text: str, folded: str) -> str:
 
 
 _ORDINAL = re.compile(r"\d{1,3}(?:e|er|ere|eme|nd|nde|bis)")
+_TIMES = re.compile(r"x\d{1,2}|\d{1,2}x")
 
 
 def _valid_token(token: str, original: str, strong: bool) -> bool:
@@ -174,8 +176,8 @@ def _valid_token(token: str, original: str, strong: bool) -> bool:
         return False
     if token.isdigit():
         return strong and len(token) >= 4
-    if _ORDINAL.fullmatch(token):
-        return False  # "2e étage", "1er"
+    if _ORDINAL.fullmatch(token) or _TIMES.fullmatch(token):
+        return False  # "2e étage", "1er", "déblocage x2"
     if not strong and looks_like_a_word(token):
         return False
     # A capitalised word after "compte"/"débloquer" is a name or a product, not a login; so is a surname in
@@ -200,8 +202,11 @@ _LOGIN_BEFORE_STATE = re.compile(
     # "jdupont s'est bloqué ce matin", "jdupont s'est fait verrouiller"
     rf"|(?<![\w@.'-])({_LOGIN})[ \t]+(?:s'est|se sont|se retrouve|se retrouvent)[ \t]+(?:\w+[ \t]+){{0,2}}?"
     r"(?:bloquee?s?|verrouillee?s?|bloquer|verrouiller)\b"
-    # "dblanchard a perdu son mot de passe", "jr77120 ne se souvient plus de son mdp"
-    rf"|(?<![\w@.'-])({_LOGIN})[ \t]+(?:a|ont)[ \t]+(?:oublie|perdu|zappe)[ \t]+(?:son|sa|ses|leur|leurs|le|les)\b"
+    # "dblanchard a perdu son mot de passe", "jr77120 ne se souvient plus de son mdp", "lgarcia2 a tout simplement
+    # oublié le sien"
+    rf"|(?<![\w@.'-])({_LOGIN})[ \t]+(?:a|ont)[ \t]+"
+    r"(?:(?:tout simplement|simplement|encore|aussi|juste|completement)[ \t]+)?"
+    r"(?:oublie|perdu|zappe)[ \t]+(?:son|sa|ses|leur|leurs|le|les)\b"
     rf"|(?<![\w@.'-])({_LOGIN})[ \t]+ne[ \t]+(?:connait|se souvient|se rappelle)[ \t]+plus\b"
 )
 _GROUP_SEP = re.compile(r"[ \t]*(?:,|\bet\b)[ \t]*")

@@ -375,6 +375,10 @@ class RulesUnderstander:
                 min(account[1], 0.6),
                 f"intent {account[0]}: report on a named account",
             )
+        if intent == CLOSURE and any(len(q.split()) >= 4 for q in _QUESTION.findall(body_part)):
+            # "Merci pour le déblocage ! Comment éviter que ça se reproduise ?": the thanks close nothing while a
+            # question waits for an answer.
+            intent, confidence, why = INFO, 0.6, "intent info_request: a question follows the thanks"
         reasons.append(why)
         if intent in AUTOMATABLE and text.reply_subject and text.body.strip():
             # "RE: Compte roy-m" over "Justine est bloquée aussi": a reply's subject names the earlier request's people.

@@ -125,8 +125,9 @@ def _bullets(lines: list[tuple[int, str]], found: Listed) -> None:
             continue
         rest = item[sep.end() :].split()
         if rest:
+            # "- Jean Dupont : jdupont", not "- Jean Dupont : compte verrouillé".
             login = _login_cell(rest[0].rstrip(").,;"))
-            if login is not None:
+            if login is not None and not is_french_word(login):
                 found.logins.append((item_at + sep.end(), login.lower()))
 
 

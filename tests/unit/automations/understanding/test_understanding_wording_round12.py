@@ -1,0 +1,132 @@
+"""Wordings the rules learnt in the twelfth round (smartphone typing, formal administrative letters, structured
+requests from IT referents, advisers under pressure) and from the training misses they led us to look at again:
+sentences of our own, most in a pair where one detail flips the decision."""
+
+from __future__ import annotations
+
+import pytest
+
+from automations.understanding.rules import RulesUnderstander
+from tests.fixtures.readings import Case, assert_reading
+
+SENDER = "paul.renaud@cap-emploi-exemple.fr"
+
+# (id, subject, body, intent, decision, values of the mentions found; None: not asserted)
+CASES: list[Case] = [
+    # --- a password change named as the cause of the lock, not asked ----------------------------------------
+    (
+        "change-campaign-cause",
+        "verrouillage",
+        "Suite au changement de mot de passe imposé hier, kmartin est verrouillé. Merci de le débloquer.",
+        "unlock",
+        "auto",
+        ("kmartin",),
+    ),
+    (
+        "password-unexplained",
+        "verrouillage",
+        "kmartin est verrouillé. Son mot de passe, je ne sais pas. Merci de le débloquer.",
+        "unlock",
+        "human",
+        ("kmartin",),
+    ),
+    (
+        "they-have-the-new-one",
+        "comptes",
+        "Après la campagne de renouvellement, ils ont tous les deux leur nouveau mot de passe en tête : il faut juste "
+        "déverrouiller rpetit4 et lgarcia2.",
+        "unlock",
+        "auto",
+        ("rpetit4", "lgarcia2"),
+    ),
+    (
+        "a-new-one-needed",
+        "comptes",
+        "rpetit4 est verrouillé et il lui faut un nouveau mot de passe.",
+        "unlock_and_reset",
+        "auto",
+        ("rpetit4",),
+    ),
+    # --- the infinitive written for the participle --------------------------------------------------------------
+    (
+        "account-bloquer",
+        "compte bloquer",
+        "bjr compte bloquer pour lgarcia2 + elle a perdu son mdp, merci de faire le necessaire",
+        "unlock_and_reset",
+        "auto",
+        ("lgarcia2",),
+    ),
+    (
+        "account-may-lock",
+        "compte",
+        "le compte risque de bloquer si elle continue, lgarcia2, merci de vérifier",
+        None,
+        "human",
+        None,
+    ),
+    ("typed-apart", "mdp", "merci de ré initialiser le mot de passe de lgarcia2", "reset_password", "auto",
+     ("lgarcia2",)),
+    ("misspelt-account", "compt bloké", "bjr, le conpte lemoinel et bloké depuis ce matin, merci", "unlock", "auto",
+     ("lemoinel",)),
+    # --- words that are no login: a list item's state, a bracketed cause, "x2", "pr", "it", "celui-ci" --------------
+    (
+        "list-item-states",
+        "demandes",
+        "Bonjour,\n\n- Paul Girard : compte verrouillé\n- Nina Roux : a oublié son mot de passe\n\nMerci",
+        "unlock_and_reset",
+        "auto",
+        ("Paul Girard", "Nina Roux"),
+    ),
+    (
+        "list-item-login",
+        "demandes",
+        "Bonjour,\n\n- Paul Girard : pgirard2, compte verrouillé\n\nMerci",
+        "unlock",
+        "auto",
+        ("Paul Girard", "pgirard2"),
+    ),
+    ("bracketed-cause", "demande", "Demande : réinitialisation du mot de passe (oubli) pour h.durand",
+     "reset_password", "auto", ("h.durand",)),
+    ("times-two", "déblocage x2", "merci de débloquer gthomas3 et lroux5", "unlock", "auto", ("gthomas3", "lroux5")),
+    ("pr-for-pour", "mdp", "mdp oublié pr jmartin4, merci de réinit", "reset_password", "auto", ("jmartin4",)),
+    ("english-it", "account", "Could you please unlock it? Username: melanie.roux", "unlock", "auto",
+     ("melanie.roux",)),
+    ("celui-ci", "mdp", "Merci de réinitialiser le mot de passe de kmartin, celui-ci ayant été oublié.",
+     "reset_password", "auto", ("kmartin",)),
+    # --- the password half denied in more words ---------------------------------------------------------------
+    ("no-need-to-change", "comptes",
+     "Aucun besoin de changer les mots de passe, uniquement le déverrouillage de rpetit4.", "unlock", "auto",
+     ("rpetit4",)),
+    ("no-password-to-change", "urgent", "rpetit4 verrouillé. Pas de mot de passe à changer, juste déblocage.",
+     "unlock", "auto", ("rpetit4",)),
+    ("not-for-the-password", "re", "c'est pour débloquer rpetit4, pas pour le mot de passe, elle le connaît",
+     "unlock", "auto", ("rpetit4",)),
+    ("knows-the-new-one", "bloquée",
+     "lgarcia2 a tapé l'ancien mot de passe, compte verrouillé. Elle connaît le nouveau, débloquez-la juste.",
+     "unlock", "auto", ("lgarcia2",)),
+    # "le sien" after a password: the second person's forgetting, and both people are named.
+    ("forgot-his-own", "2 soucis",
+     "rpetit4 est verrouillé (il a tapé son ancien mot de passe) et lgarcia2 a tout simplement oublié le sien.",
+     "unlock_and_reset", "auto", ("rpetit4", "lgarcia2")),
+    # --- deferrals and people waiting -------------------------------------------------------------------------
+    ("from-a-date", "déblocage", "Merci de débloquer rpetit4 uniquement à compter du lundi 3 mars, pas avant.",
+     "unlock", "human", ("rpetit4",)),
+    ("people-waiting", "urgent",
+     "kmartin est verrouillé et 12 stagiaires attendent dans la salle, merci de le débloquer.", "unlock", "auto",
+     ("kmartin",)),
+    ("many-accounts", "comptes", "Merci de débloquer 12 comptes de l'antenne nord.", "unlock", "human", ()),
+    # --- thanks that still ask -------------------------------------------------------------------------------
+    ("thanks-then-question", "RE: déblocage", "Merci pour le déblocage ! Comment éviter que ça se reproduise ?",
+     "info_request", "human", ()),
+    ("thanks-only", "RE: déblocage", "Merci pour le déblocage, ça marche !", "thanks_or_closure", "ignore", ()),
+]
+
+
+@pytest.fixture(scope="module")
+def rules() -> RulesUnderstander:
+    return RulesUnderstander()
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case[0] for case in CASES])
+def test_wording(rules: RulesUnderstander, case: Case) -> None:
+    assert_reading(rules, case, SENDER)
