@@ -15,7 +15,7 @@ import re
 from automations.understanding.grammar import NEGATED, PASSWORD_WORDS, RESET, UNLOCK
 
 _PASSWORD = re.compile(rf"\b{PASSWORD_WORDS}\b")
-_LOCK = re.compile(r"\b(?:de-?)?(?:bloq|bloc|blok|verr?ouil|lock|deverr|unlock)\w*")
+_LOCK = re.compile(r"\b(?:de-?)?(?:bloq|bloc|blok|verr?ouil|lock|deverr|unlock)\w*|\bverrou\b")
 # A sentence: what the explanation must share with the mention.
 # "compte pas bloqué", "n'est pas verrouillé": a lock that is denied.
 _LOCK_DENIED = re.compile(

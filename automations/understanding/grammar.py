@@ -164,7 +164,9 @@ CUES: tuple[Cue, ...] = (
         UNLOCK,
         Strength.STATE,
         "locked after too many attempts",
-        r"\b(?:trop\s+(?:d'|de\s+)|suite\s+a\s+(?:\w+\s+){0,3}|plusieurs\s+)(?:essais|tentatives|erreurs)\b",
+        # (not "malgré plusieurs tentatives, il ne parvient pas à en définir un nouveau": attempts at something else)
+        r"(?<!malgre )\b(?:trop\s+(?:d'|de\s+)|suite\s+a\s+(?:\w+\s+){0,3}|plusieurs\s+)"
+        r"(?:essais|tentatives|erreurs)\b",
     ),
     _cue(
         UNLOCK,
@@ -334,6 +336,11 @@ NEGATED = {
         rf"|\bpas\s+(?:de|d')\s*(?:{RESET_VERB}|changement|nouveau\s+(?:mdp|mot de passe))"
         r"|\b(?:n'a|n'ont|n'avait)\s+(?:pas|jamais)\s+(?:\w+\s+)?(?:oublie|perdu)\b"
         r"|\b(?:il|elle|ils|elles|on)\s+(?:a|ont|avait)\s+(?:pas|jamais)\s+(?:\w+\s+)?(?:oublie|perdu)\b"
+        r"|\bafter\s+(?:[\w']+\s+){0,3}?password change"
+        # "je lui ai dit de changer son mdp sur le tel pro": the person changes it; "le nouveau mot de passe est bien
+        # connu"
+        r"|\b(?:lui|leur) (?:ai|avons) (?:dit|demande|conseille) de (?:\w+ )?(?:chang|modifi)\w*"
+        rf"|(?:nouveau )?{_PASSWORD} (?:est|reste) (?:bien |parfaitement )?connu"
         r"|\b(?:apres|depuis|suite a|suite au|suite aux)\s+(?:le |un |son |sa |la |les |leur |leurs )?"
         r"(?:campagne\s+de\s+)?(?:changements?|modifications?|renouvellements?)\s+d"
         # "ils ont tous les deux leur nouveau mot de passe en tête": they have it, no reset asked.
@@ -347,6 +354,7 @@ NEGATED = {
         r"(?:bloque|verr?ouill)\w*"
         r"|\bpas (?:de|d')\s*(?:message (?:de|d')\s*)?(?:deblocage|deverrouillage|blocage|verrouillage)\b"
         r"|\bce n'est pas un (?:compte )?(?:blocage|verrouillage|bloque|verrouille)\b"
+        r"|\(pas (?:un |de )(?:blocage|verrouillage)\)"
         r"|\b(?:aucune?|personne)\s+(?:des\s+\w+\s+|d'entre eux\s+|d'entre elles\s+)?n'(?:est|etait|a ete)"
         r"\s+(?:\w+\s+)?(?:bloque|verr?ouill)\w*"
         rf"|{_LOCK_SAID_NO}"
@@ -665,7 +673,8 @@ GUARDS: tuple[Guard, ...] = (
         "thanks_after_the_fact",
         CLOSURE,
         "thanks for something already done (merci pour le déblocage)",
-        r"(?<!avance )(?<!d'avance )\bmerci\s+(?:beaucoup\s+|bien\s+|encore\s+|infiniment\s+|mille fois\s+)?"
+        r"(?<!avance )(?<!d'avance )\b(?:merci|remercie|remercions)\s+"
+        r"(?:beaucoup\s+|bien\s+|encore\s+|infiniment\s+|mille fois\s+)?"
         r"(?:pour|de)\s+(?:le|la|les|l'|votre|vos|ce|cette|ton|ta)\s*(?:rapide\s+|prompte?\s+|tres\s+)?"
         # Only words naming the action done: "merci pour votre aide" also closes many requests.
         r"(?:deblocage|deverrouillage|reinitialisation|reactivation|changement|nouveau mot de passe|nouveau mdp"
@@ -765,6 +774,10 @@ GUARDS: tuple[Guard, ...] = (
         r"|\b(?:le|la|les|l')\s*(?:transmet\w*|envoy\w*|communiqu\w*|donn\w*|remett\w*)\s+(?:a|au|aux)\s+"
         r"(?!l'interesse|l'agent|la personne|lui\b|elle\b|eux\b)"
         r"|\bqui (?:le|la|les|l') ?(?:lui|leur) (?:donnera|transmettra|remettra|communiquera|donne|transmet|remet)\b"
+        # "me communiquer son nouveau mot de passe", "je le lui transmettrai": someone else's password, through me
+        rf"|\b(?:me|nous) (?:\w+ ){{0,2}}?(?:communiqu|transmet|envoy|donn|indiqu|fair\w* parvenir)\w*\b[^.\n]{{0,30}}"
+        rf"\b(?:son|sa|leur|leurs) (?:nouveau |nouvel |provisoire )?{_PASSWORD}"
+        r"|\bje (?:le|la|les) (?:lui|leur) (?:donnerai|transmettrai|remettrai|communiquerai|ferai passer)\b"
         r"|\b(?:envoy|transmet|communiqu|donn)\w*\s+(?:\w+\s+){0,3}?(?:a|au|aux)\s+(?:sa|son|leur|notre|ma|mon|la"
         r"|le)\s+"
         r"(?:responsable|manager|chef|cheffe|directeur|directrice|collegue|assistante?|secretaire|tuteur|tutrice)\b",
@@ -805,7 +818,7 @@ GUARDS: tuple[Guard, ...] = (
         "disabled_account",
         None,
         "a disabled, deleted or expired account, not a locked one (désactivé, fin de contrat)",
-        r"\b(?:comptes?|sessions?|acces|identifiants?)\s+(?:\w+\s+){0,4}?(?:a ete |est |sont |ont ete |a |ont )?"
+        r"\b(?:comptes?|sessions?|acces|identifiants?),?\s+(?:\w+\s+){0,4}?(?:a ete |est |sont |ont ete |a |ont )?"
         r"(?:desactive|supprime|archive|cloture|suspendu|ferme)e?s?\b"
         r"(?!\s+ou\s+(?:bloque|verr))"
         r"|(?<!du )(?<!de )\bcomptes?\s+(?:\w+\s+){0,3}?(?:a |est |sont |ont )?(?<!mdp )(?<!passe )expiree?s?\b"
@@ -814,7 +827,8 @@ GUARDS: tuple[Guard, ...] = (
         r"|de l'agence|du service)\b"
         r"|\bparti(?:e|s|es)?\s+(?:a la|en)\s+retraite\b|\ba quitte (?:la structure|l'agence|le service|ses fonctions"
         r"|nos effectifs|l'entreprise|la mission locale)\b|\b(?:son|sa|leur) rempla\w+\s+(?:l'|le |la |puisse|pourra)"
-        r"|\b(?:fin|issue|terme) (?:de |du )(?:son |leur |sa )?(?:contrat|cdd|mission|stage)\b"
+        r"|\b(?:fin|issue|terme) (?:de |du )(?:son |leur |sa )?(?:precedent |dernier |ancien )?(?:contrat|cdd|mission"
+        r"|stage)\b"
         r"|\b(?:reprise|retour|embauche|reintegr\w*) (?:en|de|sous) (?:cdd|cdi|contrat)\b",
         confidence=0.5,
     ),

@@ -80,7 +80,7 @@ _DOMAIN_WORDS = """
     vacances maladie retour rentree teletravail travail distance domicile maison permanence astreinte
     oubli oublis arret arrets lors bref pire ensemble cellule cellules probable incertain incertaine point
     virgule profil profils rapide pagaille cata present presente presents presentes departemental
-    departementale kont compt
+    departementale genant genante kont compt exact exacte exacts exactes rebelote affilee bone ek pw bloccato
     nominatif nominative reference references verrou verrous comtpe comtpes cpte cptes bloke blokee bloquer
     poste fixe salle accueil guichet caisse stand forum salon
     personne-ressource tuteur tutrice maitre stage alternant alternante alternants emploi-jeune
@@ -149,6 +149,7 @@ _VERB_FORMS = """
     parvient parvenir
     suffit suffire suffisent suffisait
     reviennent revenu revenue
+    repart repars repartir reparti
 """
 
 # Regular -er verbs of the domain (stems), conjugated by ``_er_forms``.
@@ -162,7 +163,7 @@ _ER_VERBS = """
     expir dur pass rest parl evit arriv entr sort rentr tomb recommenc reessay recuper partag accord autoris habilit
     declar prevenir prevoir present concern traite trait gerer ger occup charg lanc procede realis effectu
     rajout inscri enregistr communiqu notifi avert alert sollicit relanc insist pard excus telecharg
-    marqu affect rattach impact zapp dispos assur mobilis cit demeur constat
+    marqu affect rattach impact zapp dispos assur mobilis cit demeur constat demarr redemarr coinc
 """
 _ER_ENDINGS = (
     "er",

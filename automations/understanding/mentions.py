@@ -413,6 +413,15 @@ _OWN_ADDRESS_CUE = re.compile(
 )
 
 
+_CORRECTED_AWAY = re.compile(r".*\b(?:n'est pas|c'est pas|non pas)\s+\S+\s*,?\s*mais\b", re.DOTALL)
+
+
+def _corrected_away(masked: str, found: tuple[int, str]) -> bool:
+    """True for "ce n'est pas denis-f mais francoise.lebrun": the identifier corrected away is not concerned."""
+    at, value = found
+    return bool(_CORRECTED_AWAY.match(masked[max(0, at - 20) : at + len(value) + 8]))
+
+
 def find_mentions(text: str, folded: str, *, sender: str | None = None) -> Mentions:
     """Extract targets and names from a normalised text; the sender's own address only when written as the account
     concerned ("avec mon adresse x@y"), never as a contact."""
@@ -446,6 +455,7 @@ def find_mentions(text: str, folded: str, *, sender: str | None = None) -> Menti
             if _valid_token(part, text[start : start + len(part)], False) and part not in _POUR_STOP:
                 cued.append((start, part))
             at = start + len(part)
+    cued = [c for c in cued if not _corrected_away(masked, c)]
     if cued:
         cues.append("identifier after a cue (identifiant, compte, login, débloquer...)")
     elif not emails:
@@ -486,6 +496,7 @@ def find_mentions(text: str, folded: str, *, sender: str | None = None) -> Menti
         cues.append("people listed in a table or a bulleted list")
     targets += listed.logins
     names += [(at, at, name) for at, name in listed.names]
+    targets = [t for t in targets if not _corrected_away(masked, t)]
     ordered = sorted(targets, key=lambda t: t[0])
     people = sorted(names, key=lambda n: n[0])
     kinds = [(at, Mention("email" if "@" in value else "login", value)) for at, value in ordered]

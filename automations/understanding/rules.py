@@ -19,6 +19,7 @@ from automations.understanding.grammar import (
     GUARDS,
     NEGATED,
     NEGATED_RESET_GUARD,
+    PASSWORD_WORDS,
     REACTIVATION_GUARD,
     RESET,
     UNLOCK,
@@ -68,7 +69,16 @@ _TOPIC_ORDER = (MFA, MDM, APP, HARDWARE, INFO)
 
 
 _QUESTION = re.compile(r"[^.!?\n]*\?")
+# A screen's message quoted by the writer (« Votre compte a été désactivé. Contactez votre administrateur ») is no
+# phishing lure of the message itself.
+_QUOTED = re.compile(r"«[^»\n]{0,200}»|\"[^\"\n]{0,200}\"|“[^”\n]{0,200}”")
 _STATE_QUESTION = re.compile(r"\b(?:bloqu|verr?ouill|expir|desactiv)\w*")
+_SENTENCE = re.compile(r"[^.!?;\n]+[.!?;]?")
+_ASKS = re.compile(
+    r"\?|\b(?:pouvez|pourriez|pourrais|peux)[- ](?:vous|tu)\b|\bmerci de\b|\bil faudrait\b|\bpeut-on\b"
+    r"|\b(?:serait|est)-il possible\b"
+)
+_ACCOUNT_WORDS = re.compile(rf"\b(?:{PASSWORD_WORDS}|compte|session|bloq|verr?ouil|debloq|deverr|reinit|identifiant)")
 _REQUEST_VERB = re.compile(
     r"\b(?:pouv|pourr|peu[xt]|merci|debloq|deverr|reinit|reset|possible|fai|chang|remet|donn|envoy|renvoy|unlock"
     r"|regard|lever|liber|supprim|retir|aid|besoin|faudr|faut)\w*"
@@ -222,6 +232,17 @@ def _several_people(mentions: Mentions, folded: str) -> bool:
     return len(names) + len(unclaimed) > 1
 
 
+def _asks_about_another_topic(body: str) -> bool:
+    """A sentence that asks something (a question, "pouvez-vous", "merci de") about a device, an application or hardware
+    without a word of the account or its password: a second request beside the account's."""
+    for sentence in _SENTENCE.findall(body):
+        if _ACCOUNT_WORDS.search(sentence) or not _ASKS.search(sentence):
+            continue
+        if any(t.intent in (HARDWARE, APP, MDM) and t.pattern.search(sentence) for t in TOPICS):
+            return True
+    return False
+
+
 def _intents(hits: list[_Hit]) -> dict[str, Strength]:
     """The strongest cue per intent; a lone hint counts only when nothing else is asked."""
     order = [Strength.STRONG, Strength.STATE, Strength.HINT]
@@ -311,6 +332,10 @@ class RulesUnderstander:
         ]
         blockers = [g for g in guards if g.route is None]
         caps = [g.confidence for g in blockers]
+        if intents and _asks_about_another_topic(body_part):
+            # "mot de passe oublié ; son deuxième écran ne s'allume plus, peut-on avoir un remplacement ?"
+            reasons.append("another request in the message, about something other than the account")
+            caps.append(0.5)
 
         body_hits = [hit for hit in hits if not hit.in_subject]
         # "Objet : Compte verrouillé" over a body naming only the person: the subject is the request; so it is under
@@ -428,7 +453,7 @@ class RulesUnderstander:
         """The intent, how sure, and which rule chose it; the first rule that applies wins."""
         if AUTO_REPLY_SUBJECT.match(text.folded[: len(text.subject)]) or AUTO_REPLY_BODY.search(masked):
             return AUTO_REPLY, 0.9, "intent auto_reply: out-of-office wording"
-        if PHISHING.search(masked):
+        if PHISHING.search(_QUOTED.sub(" ", masked)):
             return SPAM, 0.85, "intent spam_phishing: phishing or advertising wording"
         account = _account_intent(intents)
         routed = [g for g in guards if g.route is not None]

@@ -1,6 +1,7 @@
-"""Wordings the rules learnt in the twelfth round (smartphone typing, formal administrative letters, structured
-requests from IT referents, advisers under pressure) and from the training misses they led us to look at again:
-sentences of our own, most in a pair where one detail flips the decision."""
+"""Wordings the rules learnt in the twelfth and thirteenth rounds (smartphone typing, formal administrative letters,
+structured requests from IT referents, advisers under pressure; a generalist's month, threads, overseas and
+non-native writers, near-miss pairs) and from the training misses they led us to look at again: sentences of our own,
+most in a pair where one detail flips the decision."""
 
 from __future__ import annotations
 
@@ -119,6 +120,53 @@ CASES: list[Case] = [
     ("thanks-then-question", "RE: déblocage", "Merci pour le déblocage ! Comment éviter que ça se reproduise ?",
      "info_request", "human", ()),
     ("thanks-only", "RE: déblocage", "Merci pour le déblocage, ça marche !", "thanks_or_closure", "ignore", ()),
+    ("thanks-formal-then-other", "Remerciements",
+     "Je vous remercie pour le déverrouillage du compte de kmartin. En revanche, la seconde collègue a toujours son "
+     "compte verrouillé.", "unlock", "human", ("kmartin",)),
+    # --- round 13 ------------------------------------------------------------------------------------------------
+    ("told-to-change-it", "pb connexion",
+     "kmartin s'est re-bloqué, vous pouvez débloquer ? Je lui ai dit de changer son mdp sur le tel pro.", "unlock",
+     "auto", ("kmartin",)),
+    ("not-a-lock", "précision",
+     "C'est bien un oubli de mot de passe (pas un blocage). Login : darnaud5. Merci de le réinitialiser.",
+     "reset_password", "auto", ("darnaud5",)),
+    ("new-one-known", "bloqué",
+     "kmartin a changé son mot de passe vendredi et depuis son compte se bloque. Le nouveau mot de passe est bien "
+     "connu, il faut juste débloquer.", "unlock", "auto", ("kmartin",)),
+    ("to-the-tutor", "Déblocage + mdp",
+     "Compte de kmartin bloqué, mot de passe oublié. Pouvez-vous débloquer son compte et réinitialiser ? Je suis sa "
+     "tutrice, je le lui transmettrai.", "unlock_and_reset", "human", ("kmartin",)),
+    ("his-password-to-me", "Déblocage + mdp",
+     "Compte de kmartin bloqué, mot de passe oublié. Pouvez-vous débloquer et réinitialiser ? Merci de me "
+     "communiquer son nouveau mot de passe.", "unlock_and_reset", "human", ("kmartin",)),
+    ("my-own-new-one", "mdp",
+     "Mon compte kmartin est bloqué et j'ai oublié mon mot de passe, pouvez-vous m'en donner un nouveau ?",
+     "unlock_and_reset", "auto", ("kmartin",)),
+    ("despite-attempts", "Demande",
+     "Le mot de passe de kmartin a expiré. Malgré plusieurs tentatives, il ne parvient pas à en définir un nouveau. "
+     "Merci de le réinitialiser.", "reset_password", "auto", ("kmartin",)),
+    ("english-change-cause", "Account locked",
+     "Could you please unlock the account martin-k? She locked herself out after yesterday's password change.",
+     "unlock", "auto", ("martin-k",)),
+    ("screen-replacement-too", "Mdp + écran",
+     "Pour kmartin2 :\n- mot de passe oublié, merci de réinitialiser\n- son deuxième écran ne s'allume plus, peut-on "
+     "avoir un remplacement ?", "reset_password", "human", ("kmartin2",)),
+    ("screen-only-context", "Mdp",
+     "Pour kmartin2 :\n- mot de passe oublié, merci de réinitialiser\n- il est joignable sur son poste fixe si besoin.",
+     "reset_password", "auto", ("kmartin2",)),
+    ("disabled-after-contract", "Réactivation",
+     "Son compte kmartin, qui avait été désactivé à l'issue de son précédent contrat, n'est plus utilisable. Merci de "
+     "procéder à sa réactivation et à son déblocage.", "unlock", "human", ("kmartin",)),
+    ("lock-typed-apart", "compte", "kmartin est verrou îlé et a oublié son mdp, tu peux faire le nécessaire ?",
+     "reset_password", "human", ("kmartin",)),
+    ("quoted-screen-not-phishing", "compte désactivé",
+     "kmartin a le message « Votre compte a été désactivé. Contactez votre administrateur. » Pouvez-vous regarder ?",
+     "unlock", "human", ("kmartin",)),
+    ("corrected-login", "RE: compte",
+     "Erreur dans mon premier message : ce n'est pas denis-f mais kmartin2. Merci de débloquer kmartin2.", "unlock",
+     "auto", ("kmartin2",)),
+    ("not-a-correction", "compte", "Merci de débloquer denis-f, ce n'est pas urgent mais c'est gênant.", "unlock",
+     "auto", ("denis-f",)),
 ]
 
 
