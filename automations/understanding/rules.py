@@ -299,8 +299,12 @@ class RulesUnderstander:
         for intent_name, denial in NEGATED.items():
             if intent_name in intents and denial.search(masked):
                 denied = DENIED[intent_name].search(masked)
-                several = _several_people(mentions, masked)
-                if len(intents) > 1 and several and denied and not _SAID_OF_ALL.search(denied[0]):
+                if (
+                    len(intents) > 1
+                    and denied
+                    and not _SAID_OF_ALL.search(denied[0])
+                    and _several_people(mentions, masked)
+                ):
                     # "X est verrouillé, et Y a oublié son mot de passe (elle n'est pas bloquée)": said of one of
                     # several people, the denial does not say which half is not asked.
                     denied_for_one = True
