@@ -47,9 +47,11 @@ _PASSWORD_EXPLAINED = re.compile(
     # "le mdp de dupont-j est bloqué": the password named as what is locked, i.e. the account lock.
     r"|\b(?:mots? de passe|mdp|password)\s+(?:[\w'-]+\s+){0,4}?(?:est |sont |a ete |s'est )?(?:bloque|verr?ouill)\w*"
     r"|\b(?:bon|correct|meme) (?:mot de passe|mdp)\b|\bcorrect\b"
+    # "son mot de passe est bon", "les mots de passe sont bons", "elle a ripé sur son mdp": known, or mistyped.
+    r"|\b(?:mots? de passe|mdp)\s+(?:est|sont)\s+(?:bien\s+)?(?:bons?|ok|valides?)\b|\brip(?:e|ee|es|er|ait)\b"
     r"|\ba bien (?:son|leur|sa)\b"
     r"|\b(?:apres|depuis|suite a|suite au|suite aux)\s+(?:le |la |un |une |son |sa |leur |les |leurs )?"
-    r"(?:changements?|campagnes?|renouvellements?|modifications?)"
+    r"(?:changements?|campagnes?|renouvellements?|modifications?|bascules?|passages?)"
     r"|\b(?:depuis|apres|quand|lorsqu'?)\s*(?:que\s+|qu')?(?:j'ai|il a|elle a|on a|avoir|ils ont|elles ont)\s+"
     r"(?:change|modifie|renouvele)"
 )

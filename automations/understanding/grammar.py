@@ -135,7 +135,7 @@ CUES: tuple[Cue, ...] = (
         UNLOCK,
         Strength.STATE,
         "login or name then locked (jdupont bloqué, locked out)",
-        r"(?<![\w@.'-])([a-z][a-z0-9._-]{1,30}[a-z0-9])[ \t]*(?::|=|->|\+)?[ \t]*(?:(?:est|a ete|de nouveau|encore"
+        r"(?<![\w@.'-])([a-z][a-z0-9._-]{1,30}[a-z0-9])[ \t]*(?::|=|->|=>|→|\+)?[ \t]*(?:(?:est|a ete|de nouveau|encore"
         r"|toujours)[ \t]+)*(?:bloquee?s?|blokee?s?|verr?ouillee?s?|locked(?: out)?|lock)\b"
         r"(?![ \t]+(?:dehors|devant|dans|sur"
         r"|a l'exterieur|au|par|en)\b)",
@@ -255,7 +255,9 @@ CUES: tuple[Cue, ...] = (
         RESET,
         Strength.STRONG,
         "new password asked (nouveau mdp)",
-        rf"\b(?:nouveau|nouvel|nouvelle|nouvo|new)\s+{_PASSWORD}\b|\b{_PASSWORD}\s+(?:nouveau|nouvo)\b",
+        # (not "bloqués après la bascule sur le nouveau mot de passe": the change that caused a lock)
+        rf"(?<!sur le )(?<!depuis le )(?<!apres le )(?<!au )\b(?:nouveau|nouvel|nouvelle|nouvo|new)\s+{_PASSWORD}\b"
+        rf"|\b{_PASSWORD}\s+(?:nouveau|nouvo)\b",
     ),
     _cue(
         RESET,
@@ -313,8 +315,10 @@ _LOCK_SAID_NO = (
 NEGATED = {
     RESET: re.compile(
         # "n'arrive pas à le changer", "ne parvient pas à le modifier": a symptom of the reset needed, not a refusal.
+        # ("n'a pas pu le changer à temps", "n'a pas réussi à le changer": the same symptom)
         rf"\b(?:ne|n')\s*(?!(?:arriv|parvien|parvenu|reussi|peu|pouv|pu|sai|sav)\w*\s)(?:\w+\s+)?(?:pas|plus|jamais)\s+"
-        rf"(?:\w+\s+){{0,2}}?(?:chang\w*|{RESET_VERB}|modifi\w*){_NOT_A_PASSWORD_CHANGE}"
+        rf"(?!(?:pu|reussi|su|parvenu|arrive)\b)(?:\w+\s+){{0,2}}?(?:chang\w*|{RESET_VERB}|modifi\w*)"
+        rf"{_NOT_A_PASSWORD_CHANGE}"
         rf"|\bsans\s+(?:le\s+|la\s+|les\s+|l')?(?:{RESET_VERB}|chang\w*)"
         rf"|(?<!ne )(?<!n')\bconnai\w+\s+(?:bien\s+)?(?:son|sa|leur|leurs|ses|mon)\s+(?:nouveau\s+|nouvel\s+)?"
         rf"{_PASSWORD}"
@@ -352,6 +356,7 @@ NEGATED = {
     UNLOCK: re.compile(
         r"\b(?:n'est|ne sont|n'etait|n'etaient|ne (?:semblent|semble|paraissent|parait))\s+(?:pas|plus)\s+(?:\w+\s+)?"
         r"(?:bloque|verr?ouill)\w*"
+        r"|\b(?:n'a|n'ont|n'avait)\s+pas\s+l'air\s+(?:\w+\s+)?(?:bloque|verr?ouill)\w*"
         r"|\bpas (?:de|d')\s*(?:message (?:de|d')\s*)?(?:deblocage|deverrouillage|blocage|verrouillage)\b"
         r"|\bce n'est pas un (?:compte )?(?:blocage|verrouillage|bloque|verrouille)\b"
         r"|\(pas (?:un |de )(?:blocage|verrouillage)\)"
@@ -372,6 +377,7 @@ DENIED = {
     UNLOCK: re.compile(
         r"\b(?:n'est|ne sont|n'etait|n'etaient|ne (?:semblent|semble|paraissent|parait))\s+(?:pas|plus)\s+(?:\w+\s+)?"
         r"(?:bloque|verr?ouill)\w*"
+        r"|\b(?:n'a|n'ont|n'avait)\s+pas\s+l'air\s+(?:\w+\s+)?(?:bloque|verr?ouill)\w*"
         r"|\b(?:aucune?|personne)\s+(?:des\s+\w+\s+|d'entre eux\s+|d'entre elles\s+)?n'(?:est|etait|a ete)"
         r"\s+(?:\w+\s+)?(?:bloque|verr?ouill)\w*"
         rf"|{_LOCK_SAID_NO}"
@@ -394,6 +400,7 @@ NEGATED_RESET_GUARD = "negated_reset"
 # Guards an account said to be locked answers: "réactiver le compte, il est verrouillé", "mon ordinateur est
 # verrouillé avec le message « ce compte est verrouillé »".
 REACTIVATION_GUARD = "reactivation"
+SECOND_REQUEST_GUARD = "second_request"
 DEVICE_LOCKED_GUARD = "device_locked"
 
 GUARDS: tuple[Guard, ...] = (
@@ -406,7 +413,10 @@ GUARDS: tuple[Guard, ...] = (
         r"|reinitialise|regle|resolu))(?:e|s|es)?\b"
         r"|\b(?:est|sont)\s+(?:bien\s+|deja\s+|maintenant\s+|de nouveau\s+|a nouveau\s+)?"
         r"(?:debloque|deverr?ouille|reinitialise|regle|resolu)(?:e|s|es)?\b"
-        r"|(?<!si )\bc'?est\s+(?:bon|ok|regle|resolu|fait|good)\b|\bmerci,?\s+c'?est\s+(?:bon|ok)\b"
+        # (not "prévenez-moi quand c'est fait": a request to be told afterwards)
+        r"|(?<!si )(?<!quand )(?<!lorsque )(?<!des que )(?<!une fois que )"
+        r"\bc'?est\s+(?:bon|ok|regle|resolu|fait|good)\b"
+        r"|\bmerci,?\s+c'?est\s+(?:bon|ok)\b"
         r"|\b(?:ca|sa|cela|tout)\s+(?:re)?(?:fonctionne|marche)\s+(?:de nouveau|a nouveau|maintenant|bien|correctement)"
         r"|\bn'est plus\s+(?:bloque|verr)|\bregularis\w*|\bprobleme\s+(?:regle|resolu)"
         r"|\b(?:a|ai|avons|ont)\s+(?:bien\s+)?(?:pu|reussi a)\s+(?:se|me|nous)\s+(?:re)?connecter"
@@ -414,7 +424,9 @@ GUARDS: tuple[Guard, ...] = (
         r"|\bdeja\s+(?:ete\s+)?(?:debloque|fait|traite)\b(?!\s*:)(?!\s+(?:la|le|les|un|une)\b)"
         r"|\b(?:a|ai|avons|ont) (?:bien )?(?:retrouve|recupere) (?:son|mon|ses|mes|leur)\s+acces"
         r"|\bfausse alerte\b|\bau temps pour moi\b|\bbien recu\b(?!\s+(?:les|le|la|vos|votre|ton|ta|tes|mes|nos)\b)"
-        r"|\b(?:mot de passe|mdp|compte|acces|session|tout)(?:\s+(?!ne\b|n'|pas\b|plus\b)\w+){0,2}\s+"
+        # (not "il n'a toujours pas de mot de passe qui fonctionne")
+        r"|(?<!pas de )(?<!pas d'un )(?<!aucun )"
+        r"\b(?:mot de passe|mdp|compte|acces|session|tout)(?:\s+(?!ne\b|n'|pas\b|plus\b)\w+){0,2}\s+"
         r"(?:re)?(?:fonctionne|marche)\b(?!\s+(?:pas|plus))",
         confidence=0.8,
     ),
@@ -511,7 +523,10 @@ GUARDS: tuple[Guard, ...] = (
         "other_system",
         APP,
         "account or password of a system other than the directory (SAP, i-milo, Kairos, Citrix, VPN...)",
-        rf"(?<!pas )(?<!pas sur )(?<!pas dans )(?<!pas pour )(?<!non )\b(?:{OTHER_SYSTEM})\b",
+        rf"(?<!pas )(?<!pas sur )(?<!pas dans )(?<!pas pour )(?<!non )\b(?:{OTHER_SYSTEM})\b"
+        # "le VPN se connecte bien mais Windows dit que son compte est verrouillé": that system works.
+        r"(?!\s+(?:se connecte|fonctionne|marche|passe)\s+"
+        r"(?:bien|tres bien|normalement|correctement|sans (?:souci|probleme)))",
         confidence=0.8,
     ),
     _guard(
@@ -613,7 +628,7 @@ GUARDS: tuple[Guard, ...] = (
         confidence=0.5,
     ),
     _guard(
-        "second_request",
+        SECOND_REQUEST_GUARD,
         None,
         "another request in the same message (autre chose, par ailleurs, P.S.)",
         r"\b(?:une|un)\s+(?:autre|seconde?|deuxieme|2e|2eme)\s+(?:chose|demande|souci|probleme|pb|question|point"
@@ -868,8 +883,12 @@ GUARDS: tuple[Guard, ...] = (
         r"|\bquel(?:le)?s? (?:appareil|poste|service|equipement|machine)s? (?:\w+ )?"
         r"(?:envoi|provoqu|bloqu|verrouill)\w*"
         r"|\b(?:bloqu|verr?ouill|blocage|verrouillage)\w*\s+(?:\w+\s+)?(?:en boucle|a repetition)\b"
-        r"|\bse (?:re)?(?:bloqu|verrouill)\w* (?:toutes les|sans arret|regulierement|sans cesse|tout le temps)\b"
-        r"|\bse rebloqu\w*|\bse reverrouill\w*",
+        r"|\bse (?:re)?(?:bloqu|verrouill)\w* (?:toutes les|tous les|chaque|sans arret|regulierement|sans cesse"
+        r"|tout le temps)\b"
+        r"|\bse rebloqu\w*|\bse reverrouill\w*"
+        # "désactiver le verrouillage automatique sur son compte": the lock-out itself, not one lock
+        r"|\b(?:desactiv|supprim|enlev|retir)\w*\s+(?:le |la |l')?(?:verrouillage|blocage)s?\s+"
+        r"(?:automatique|definitivement|pour de bon)",
         confidence=0.5,
     ),
     _guard(

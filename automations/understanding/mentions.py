@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from automations.understanding import Mention
+from automations.understanding.dictionary import is_everyday_french, is_unknown_word
 from automations.understanding.first_names import is_first_name
 from automations.understanding.folding import fold
 from automations.understanding.grammar import RESET_VERB, UNLOCK_VERB
@@ -84,7 +85,7 @@ _STOP_WORDS = """
     formulaire fiche note appel inconnu inconnue etant got exemple example
 """
 _STOP = frozenset(_STOP_WORDS.split())
-_INTENT_WORD = re.compile(r"^(?:de-?|re-?)?bloq|verr?ouill|^deve?r{1,2}o?u?il|^reinit|^reset|ment$|-meme$|-memes$")
+_INTENT_WORD = re.compile(r"^(?:de-?|re-?)?blo[qk]|verr?ouill|^deve?r{1,2}o?u?il|^reinit|^reset|ment$|-meme$|-memes$")
 
 _TITLE = r"(?:m\.|mr\.?|mme\.?|mlle\.?|monsieur|madame|mademoiselle)"
 _NAME_CUE = re.compile(
@@ -168,6 +169,8 @@ def mask_greetings(text: str, folded: str) -> str:
 
 _ORDINAL = re.compile(r"\d{1,3}(?:e|er|ere|eme|nd|nde|bis)")
 _TIMES = re.compile(r"x\d{1,2}|\d{1,2}x")
+# ServiceNow and other desks' references: incidents, requests, changes, problems, tasks.
+_TICKET_NUMBER = re.compile(r"(?:inc|req|ritm|chg|prb|sctask|task|tkt|ticket)\d{4,}")
 
 
 def _valid_token(token: str, original: str, strong: bool) -> bool:
@@ -176,9 +179,9 @@ def _valid_token(token: str, original: str, strong: bool) -> bool:
         return False
     if token.isdigit():
         return strong and len(token) >= 4
-    if _ORDINAL.fullmatch(token) or _TIMES.fullmatch(token):
-        return False  # "2e étage", "1er", "déblocage x2"
-    if not strong and looks_like_a_word(token):
+    if _ORDINAL.fullmatch(token) or _TIMES.fullmatch(token) or _TICKET_NUMBER.fullmatch(token):
+        return False  # "2e étage", "1er", "déblocage x2", "[INC0055512]"
+    if not strong and (looks_like_a_word(token) or is_everyday_french(token)):
         return False
     # A capitalised word after "compte"/"débloquer" is a name or a product, not a login; so is a surname in
     # capitals ("compte verrouillé BESNARD Brigitte").
@@ -195,7 +198,7 @@ def _valid_login(token: str, text: str, match: re.Match[str]) -> bool:
 # "martini mdp oublié", "kaya-m de nouveau bloqué": a login right before the state it is in.
 _LOGIN = r"[a-z][a-z0-9._-]{1,30}[a-z0-9](?![\w@-]|\.\w)"
 _LOGIN_BEFORE_STATE = re.compile(
-    rf"(?<![\w@.'-])({_LOGIN}(?:[ \t]*(?:,|\bet\b)[ \t]*{_LOGIN})*)(?:[ \t]*[=:][ \t]*|[ \t]+)"
+    rf"(?<![\w@.'-])({_LOGIN}(?:[ \t]*(?:,|\bet\b)[ \t]*{_LOGIN})*)(?:[ \t]*(?:[=:]|->|=>|→)[ \t]*|[ \t]+)"
     r"(?:(?:mdp|mot de passe|compte|session|account|user)[ \t]+)?"
     r"(?:(?:est|sont|a|ont|a ete|ont ete|de nouveau|toujours|encore|a nouveau)[ \t]+)*"
     r"(?:bloquee?s?|blokee?s?|verrouillee?s?|oubliee?s?|expiree?s?|locked|lock)\b"
@@ -403,6 +406,31 @@ def _fallback_logins(text: str, masked: str) -> list[tuple[int, str]]:
     return found
 
 
+# "renardn vient de se re-bloquer", "password reset needed for lopezme": a lower-case token written bare.
+_BARE_TOKEN = re.compile(r"(?<![\w@.'/-])([a-z][a-z0-9._-]{2,30}[a-z0-9])(?![\w@'-]|\.\w|://)")
+# More unknown words than that is a language or a jargon the dictionaries lack, not a list of logins.
+_MOST_BARE_LOGINS = 3
+
+
+def _unknown_word_logins(text: str, masked: str) -> list[tuple[int, str]]:
+    """The last resort when no cue, shape or name names anyone: tokens in lower case that no French or English
+    dictionary knows and that are no slip of a word ("mersi")."""
+    found: list[tuple[int, str]] = []
+    for match in _BARE_TOKEN.finditer(masked):
+        token, original = match.group(1), text[match.start(1) : match.end(1)]
+        if (
+            original == original.lower()
+            and _valid_token(token, original, False)
+            and token not in _POUR_STOP
+            and token not in _NAME_STOP
+            and not is_first_name(token)
+            and not _NOT_LOGIN_SHAPE.search(token)
+            and is_unknown_word(token)
+        ):
+            found.append((match.start(1), token))
+    return found if len({token for _, token in found}) <= _MOST_BARE_LOGINS else []
+
+
 # The writer's own address is a target only when written as the account in trouble, not as a contact.
 _OWN_ADDRESS_CUE = re.compile(
     r"(?:\bavec\s+(?:mon|ma)\s+(?:adresse|e-?mail)|\b(?:mon|ma)\s+(?:compte|identifiant|login|upn|session)"
@@ -496,6 +524,10 @@ def find_mentions(text: str, folded: str, *, sender: str | None = None) -> Menti
         cues.append("people listed in a table or a bulleted list")
     targets += listed.logins
     names += [(at, at, name) for at, name in listed.names]
+    if not targets and not names:
+        targets = _unknown_word_logins(text, masked)
+        if targets:
+            cues.append("identifier no dictionary knows, written bare (renardn, lopezme)")
     targets = [t for t in targets if not _corrected_away(masked, t)]
     ordered = sorted(targets, key=lambda t: t[0])
     people = sorted(names, key=lambda n: n[0])

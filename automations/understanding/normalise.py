@@ -157,8 +157,12 @@ def normalise(subject: str, body: str) -> NormalisedText:
         removed.append("signature")
 
     forwarded = False
+    # A reply that gives the account ("le bon identifiant est lmathieu") answers the desk's message quoted below;
+    # only a forward's note adds the account to the request it passes on.
     if parts.history and (
-        _only_passes_on(lines) or _adds_the_account(lines) or _POINTS_BELOW.search(fold(" ".join(lines)))
+        _only_passes_on(lines)
+        or (_adds_the_account(lines) and not reply)
+        or _POINTS_BELOW.search(fold(" ".join(lines)))
     ):
         inner = _forwarded_request(parts.history)
         if not _is_empty(inner):

@@ -22,6 +22,7 @@ from automations.understanding.grammar import (
     PASSWORD_WORDS,
     REACTIVATION_GUARD,
     RESET,
+    SECOND_REQUEST_GUARD,
     UNLOCK,
     Cue,
     Guard,
@@ -35,6 +36,7 @@ from automations.understanding.topics import (
     AUTO_REPLY,
     AUTO_REPLY_BODY,
     AUTO_REPLY_SUBJECT,
+    AWAY,
     CLOSURE,
     DEVICE_NAMED,
     HARDWARE,
@@ -193,9 +195,31 @@ def _hits(text: NormalisedText, masked: str) -> list[_Hit]:
     return hits
 
 
-def _answered_guards(guards: list[Guard], hits: list[_Hit], body: str) -> list[Guard]:
+# What a sentence says when its "et aussi" / "pouvez-vous aussi" adds to the same request rather than another one.
+_SAME_REQUEST = re.compile(
+    r"\b(?:mot de passe|mdp|password|bloqu|debloq|deverr?ouill|verr?ouill|reinitiali|reset|locked|unlock"
+    r"|meme (?:souci|probleme|chose)|pareil|idem)"
+)
+_SENTENCE_REST = re.compile(r"[^.!?\n]*")
+
+
+def _adds_to_the_request(guard: Guard, body: str, mentions: Mentions) -> bool:
+    """True when every "et aussi" of ``body`` goes on, in its sentence, to an account's lock or password or to a
+    person named ("Et aussi Thierry Garnier, à l'instant"): one request for several people, not two requests."""
+    people = [fold(m.value) for m in mentions.mentions]
+    matches = list(guard.pattern.finditer(body))
+    for match in matches:
+        rest = _SENTENCE_REST.match(body, match.end())
+        sentence = rest.group(0) if rest else ""
+        if not (_SAME_REQUEST.search(sentence) or any(person in sentence for person in people)):
+            return False
+    return bool(matches)
+
+
+def _answered_guards(guards: list[Guard], hits: list[_Hit], body: str, mentions: Mentions) -> list[Guard]:
     """Drop the guards the text itself answers: a reactivation or a locked computer where the account is said to
-    be locked, a "pour information" that goes on to ask for the action in so many words."""
+    be locked, a "pour information" that goes on to ask for the action in so many words, an "et aussi" that adds
+    a person or the other half of the same request."""
     body_unlock = [hit for hit in hits if hit.cue.intent == UNLOCK and not hit.in_subject]
     said_locked = any(hit.cue.label == _ACCOUNT_SAID_LOCKED for hit in body_unlock)
     lock_named = any(hit.cue.strength is not Strength.HINT for hit in body_unlock)
@@ -204,6 +228,9 @@ def _answered_guards(guards: list[Guard], hits: list[_Hit], body: str) -> list[G
         REACTIVATION_GUARD: lock_named,
         DEVICE_LOCKED_GUARD: said_locked,
         "for_information": strong_ask and bool(_ASKED.search(body)),
+        SECOND_REQUEST_GUARD: any(
+            g.name == SECOND_REQUEST_GUARD and _adds_to_the_request(g, body, mentions) for g in guards
+        ),
     }
     return [guard for guard in guards if not answered.get(guard.name, False)]
 
@@ -235,12 +262,32 @@ def _several_people(mentions: Mentions, folded: str) -> bool:
 def _asks_about_another_topic(body: str) -> bool:
     """A sentence that asks something (a question, "pouvez-vous", "merci de") about a device, an application or hardware
     without a word of the account or its password: a second request beside the account's."""
+
+    def other_topic(words: str) -> bool:
+        return any(t.intent in (HARDWARE, APP, MDM) and t.pattern.search(words) for t in TOPICS)
+
     for sentence in _SENTENCE.findall(body):
-        if _ACCOUNT_WORDS.search(sentence) or not _ASKS.search(sentence):
+        if not _ASKS.search(sentence):
             continue
-        if any(t.intent in (HARDWARE, APP, MDM) and t.pattern.search(sentence) for t in TOPICS):
+        if not _ACCOUNT_WORDS.search(sentence):
+            if other_topic(sentence):
+                return True
+            continue
+        # "kmartin est bloqué : quelqu'un peut passer voir l'imprimante et débloquer le compte ?" asks twice in one
+        # sentence: a clause without the account asks for something done to the other thing.
+        if any(
+            not _ACCOUNT_WORDS.search(clause) and _ACTION.search(clause) and other_topic(clause)
+            for clause in _CLAUSE.split(sentence)
+        ):
             return True
     return False
+
+
+_CLAUSE = re.compile(r"\bet\b|[,;:]")
+_ACTION = re.compile(
+    r"\b(?:passer|voir|regarder|verifier|changer|remplacer|reparer|installer|reinstaller|envoyer|fournir|commander"
+    r"|preter|configurer|depanner)\b"
+)
 
 
 def _intents(hits: list[_Hit]) -> dict[str, Strength]:
@@ -330,7 +377,7 @@ class RulesUnderstander:
         if RESET not in intents:
             # "débloquer j.fournier, ne PAS réinitialiser": the denied reset is not the unlock asked.
             guards = [guard for guard in guards if guard.name != NEGATED_RESET_GUARD]
-        guards = _answered_guards(guards, hits, masked[text.body_start :])
+        guards = _answered_guards(guards, hits, masked[text.body_start :], mentions)
         reasons += [
             f"guard {g.name} ({'route to ' + g.route if g.route else 'no automation'}): {g.label}" for g in guards
         ]
@@ -455,7 +502,14 @@ class RulesUnderstander:
         thanks_only: bool,
     ) -> tuple[str, float, str]:
         """The intent, how sure, and which rule chose it; the first rule that applies wins."""
-        if AUTO_REPLY_SUBJECT.match(text.folded[: len(text.subject)]) or AUTO_REPLY_BODY.search(masked):
+        # A reply's subject is the earlier message's ("RE: Votre ticket a été résolu"), not this one's.
+        own_words = masked[text.body_start :] if text.reply_subject else masked
+        asks = Strength.STRONG in (intents.get(UNLOCK), intents.get(RESET))
+        if (
+            AUTO_REPLY_SUBJECT.match(text.folded[: len(text.subject)])
+            or AUTO_REPLY_BODY.search(own_words)
+            or (AWAY.search(own_words) and not asks)
+        ):
             return AUTO_REPLY, 0.9, "intent auto_reply: out-of-office wording"
         if PHISHING.search(_QUOTED.sub(" ", masked)):
             return SPAM, 0.85, "intent spam_phishing: phishing or advertising wording"

@@ -119,11 +119,17 @@ AUTO_REPLY_SUBJECT = re.compile(
     r"^(?:(?:re|tr|fw)\s*:\s*)?(?:absence|absente?\b|reponse automatique|automatic reply|auto(?:matic)?[- ]?reply"
     r"|autoreply|lu\s*:|read\s*:|out of (?:the )?office|message d'absence|en conges?\b|hors du bureau|indisponible)"
 )
-AUTO_REPLY_BODY = re.compile(
+# Being away is said in requests too ("je suis en formation demain avec X, pouvez-vous le débloquer ?"): these
+# words make an auto-reply only when nothing is asked.
+AWAY = re.compile(
     r"\bje (?:suis|serai) (?:actuellement |absente? |en conges? |en formation |en deplacement )*(?:absente?"
     r"|en conges?|en formation|en deplacement|hors du bureau|en arret)\b"
-    r"|\bactuellement absente?\b|\bje serai de retour\b|\bde retour (?:le|au bureau|lundi|mardi|mercredi|jeudi"
-    r"|vendredi)\b|\bpendant mon absence\b|\bje n'aurai pas acces a (?:mes|ma|mon) (?:mails|messagerie|courriel)"
+    r"|\bactuellement absente?\b|\bje serai de retour\b|(?:^|[.!]\s+)de retour (?:le|au bureau|lundi|mardi|mercredi"
+    r"|jeudi|vendredi)\b",
+    re.MULTILINE,
+)
+AUTO_REPLY_BODY = re.compile(
+    r"\bpendant mon absence\b|\bje n'aurai pas acces a (?:mes|ma|mon) (?:mails|messagerie|courriel)"
     r"|\bout of (?:the )?office\b|\bce message est (?:une reponse|genere) automatique"
     r"|\bvotre message\b[^\n]{0,200}?\ba ete lu\b"
     r"|\breponse automatique\b|\bje prendrai connaissance de votre (?:message|mail|courriel)"

@@ -342,7 +342,7 @@ CASES = [
         "Compte SAP bloqué",
         "Bonjour, merci de débloquer le compte SAP de jdupont",
         "app_incident",
-        (),
+        ("jdupont",),
         False,
     ),
     Case("printer", "Imprimante", "L'imprimante du 3e étage affiche une erreur de bourrage.", "hardware", (), False),
@@ -382,7 +382,8 @@ CASES = [
         "à débloquer ?",
         "unlock",
         ("mmartin",),
-        False,
+        # The answer to the desk's own question: the reply's subject and the identifier make the request.
+        True,
     ),
 ]
 

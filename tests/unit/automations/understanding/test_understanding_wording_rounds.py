@@ -1,7 +1,8 @@
-"""Wordings the rules learnt in the twelfth and thirteenth rounds (smartphone typing, formal administrative letters,
+"""Wordings the rules learnt in the twelfth to fourteenth rounds (smartphone typing, formal administrative letters,
 structured requests from IT referents, advisers under pressure; a generalist's month, threads, overseas and
-non-native writers, near-miss pairs) and from the training misses they led us to look at again: sentences of our own,
-most in a pair where one detail flips the decision."""
+non-native writers, near-miss pairs; everyday wordings, offices writing for others, follow-ups and replies to the
+desk) and from the training misses they led us to look at again: sentences of our own, most in a pair where one
+detail flips the decision."""
 
 from __future__ import annotations
 
@@ -167,6 +168,60 @@ CASES: list[Case] = [
      "auto", ("kmartin2",)),
     ("not-a-correction", "compte", "Merci de débloquer denis-f, ce n'est pas urgent mais c'est gênant.", "unlock",
      "auto", ("denis-f",)),
+    # --- a login written bare, with no cue: no dictionary knows it, and it is no slip of a word ----------------
+    ("bare-login-opens", "session", "Bonjour, pgaudinel doit ouvrir sa session pour l'atelier et son compte est "
+     "verrouillé. Merci de le débloquer.", "unlock", "auto", ("pgaudinel",)),
+    ("typos-are-no-login", "session", "Bonjour, ma colègue doit ouvrir sa session et son compte est verrouillé, mersi "
+     "de débloquer.", "unlock", "human", ()),
+    ("bare-login-english", "pwd", "Hi, password reset needed for vgaudrin please, she forgot it over the holidays.",
+     "reset_password", "auto", ("vgaudrin",)),
+    ("bare-logins-arrows", "Comptes stagiaires", "Suite à la formation d'hier :\nbvernaz → verrouillé\nkpoulard → "
+     "mot de passe oublié\nMerci.", "unlock_and_reset", "auto", ("bvernaz", "kpoulard")),
+    ("everyday-word-no-login", "compte", "Le collègue du bureau d'à côté est toujours bloqué, je n'ai pas son "
+     "identifiant.", "unlock", "human", ()),
+    ("ticket-number-no-login", "[INC0098765] compte de Julie Perrin", "Il s'agit d'un simple verrouillage, merci de "
+     "débloquer le compte de Julie Perrin.", "unlock", "auto", ("Julie Perrin",)),
+    # --- being away said in a request; a reply's subject is the earlier message's ---------------------------
+    ("away-in-a-request", "compte bloqué demain ?", "Je suis en formation demain avec vgaudrin qui me dit que son "
+     "compte est verrouillé. Pouvez-vous le débloquer avant 9h ?", "unlock", "auto", ("vgaudrin",)),
+    ("away-out-of-office", "Absence", "Je suis en formation jusqu'au 14. De retour le 15, je traiterai vos messages à "
+     "mon retour.", "auto_reply", "ignore", None),
+    ("reply-to-a-resolved-ticket", "RE: Votre ticket INC0012345 a été résolu", "Non, kmartin est toujours bloqué ce "
+     "matin, merci de le débloquer.", "unlock", "auto", ("kmartin",)),
+    ("reply-gives-the-login", "RE: déblocage", "Le bon identifiant est kmartin2, merci de débloquer ce compte.\n\n"
+     "Le lun. 3 nov. 2025 à 09:12, Support <support@agence.local> a écrit :\n> Votre demande a bien été enregistrée.",
+     "unlock", "auto", ("kmartin2",)),
+    # --- "et aussi" for another person or the other half of the same request -----------------------------------
+    ("and-also-a-person", "déblocage", "Pourriez-vous débloquer le compte de Julie Perrin ? Et aussi celui de Marc "
+     "Dubois, même souci.", "unlock", "auto", ("Julie Perrin", "Marc Dubois")),
+    ("and-also-a-printer", "déblocage", "Pourriez-vous débloquer le compte de Julie Perrin ? Et aussi, notre "
+     "imprimante ne répond plus.", None, "human", None),
+    ("and-also-the-password", "Compte kmartin", "kmartin a son compte bloqué. Pouvez-vous aussi réinitialiser son mot "
+     "de passe ? Il ne le retrouve plus.", "unlock_and_reset", "auto", ("kmartin",)),
+    ("printer-and-account-in-one-question", "soucis", "kmartin est bloqué : quelqu'un peut-il passer voir "
+     "l'imprimante et débloquer le compte ?", None, "human", None),
+    ("screen-as-context", "soucis", "kmartin est bloqué devant son écran, quelqu'un peut-il débloquer le compte ?",
+     "unlock", "auto", ("kmartin",)),
+    # --- the password or the other system said to be fine; a change as the cause ----------------------------
+    ("password-is-fine", "verrouillage", "Le compte de kmartin est verrouillé, son mot de passe est bon, merci de "
+     "débloquer.", "unlock", "auto", ("kmartin",)),
+    ("vpn-works", "déblocage", "Pouvez-vous débloquer kmartin ? Le VPN se connecte bien mais Windows dit que son "
+     "compte est verrouillé.", "unlock", "auto", ("kmartin",)),
+    ("vpn-account", "déblocage", "Pouvez-vous débloquer le compte VPN de kmartin ?", None, "human", None),
+    ("after-the-switch", "comptes", "Merci de déverrouiller les comptes de Julie Perrin et Marc Dubois, bloqués après "
+     "la bascule sur le nouveau mot de passe.", "unlock", "auto", ("Julie Perrin", "Marc Dubois")),
+    ("could-not-change-it", "Comptes AD", "kmartin : verrouillé, juste un déverrouillage.\nlgarcia2 : mot de passe "
+     "expiré, elle n'a pas pu le changer à temps, réinitialisation nécessaire.", "unlock_and_reset", "auto",
+     ("kmartin", "lgarcia2")),
+    ("does-not-look-locked", "mdp", "Merci de réinitialiser le mot de passe de kmartin2, expiré et oublié. Le compte "
+     "n'a pas l'air verrouillé.", "reset_password", "auto", ("kmartin2",)),
+    # --- asked to be told afterwards; a lock-out every day ---------------------------------------------------------
+    ("tell-me-when-done", "blocage", "kmartin s'est bloqué ce matin. Merci de le débloquer et de me prévenir quand "
+     "c'est fait.", "unlock", "auto", ("kmartin",)),
+    ("already-done", "blocage", "kmartin était bloqué ce matin, c'est fait, il a pu se reconnecter.", None, "human",
+     ("kmartin",)),
+    ("locks-every-day", "verrouillage", "kmartin se bloque tous les jours, pouvez-vous le débloquer et désactiver le "
+     "verrouillage automatique ?", "unlock", "human", ("kmartin",)),
 ]
 
 

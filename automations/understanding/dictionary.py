@@ -1,0 +1,71 @@
+"""Large French and English word lists (pyspellchecker's), for telling a bare login from a word or a typo.
+
+The compact lexicon (``lexicon.py``) decides whether a word after a cue ("compte", "débloquer") may be a login; it
+leaves out surnames that are also words on purpose. This module serves the opposite question, asked only when the
+text names no one by any cue: is this lower-case token something no dictionary knows, nor a one-letter slip of a
+word ("mersi", "souvien")? Only then may it be a login written bare ("renardn vient de se re-bloquer").
+"""
+
+from __future__ import annotations
+
+import string
+from functools import cache
+
+from spellchecker import SpellChecker
+
+from automations.understanding.folding import fold
+
+_LETTERS = string.ascii_lowercase
+# English words this common are slips when misspelt ("pasword"); rarer ones are often surnames ("perrin").
+_COMMON_ENGLISH = 1000
+
+
+# French words this frequent are never a login after a weak cue ("côté" in "le bureau d'à côté est bloqué"); the
+# surnames that are words stay below it ("Blanc", "Marchand", "Chevalier").
+_EVERYDAY_FRENCH = 20000
+
+
+@cache
+def _words() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """All words folded (known), the words a one-letter slip is measured against (near), and everyday French."""
+    french = SpellChecker(language="fr", distance=1).word_frequency.dictionary
+    english = SpellChecker(language="en", distance=1).word_frequency.dictionary
+    folded_french = {fold(word) for word in french}
+    known = frozenset(folded_french | set(english))
+    near = frozenset(folded_french | {word for word, count in english.items() if count >= _COMMON_ENGLISH})
+    everyday = frozenset(fold(word) for word, count in french.items() if count >= _EVERYDAY_FRENCH)
+    return known, near, everyday
+
+
+def is_everyday_french(token: str) -> bool:
+    """True for a very frequent French word (folded): "cote", "matin", "bureau"."""
+    return token in _words()[2]
+
+
+def _one_slip_away(token: str) -> set[str]:
+    """Every string one deletion, swap, replacement or insertion away from ``token``."""
+    splits = [(token[:i], token[i:]) for i in range(len(token) + 1)]
+    return (
+        {left + right[1:] for left, right in splits if right}
+        | {left + right[1] + right[0] + right[2:] for left, right in splits if len(right) > 1}
+        | {left + c + right[1:] for left, right in splits if right for c in _LETTERS}
+        | {left + c + right for left, right in splits for c in _LETTERS}
+    )
+
+
+def is_unknown_word(token: str) -> bool:
+    """True when the folded ``token`` is in no dictionary and is no one-letter slip of a French or common English
+    word; a hyphenated token is a word when each part is ("sign-in", "peut-être")."""
+    known, near, _ = _words()
+    if token in known or all(len(part) > 1 and part in known for part in token.split("-")):
+        return False
+    if token.startswith("re") and token[2:] in known:
+        return False  # "refonctionne", "redebloquer": a word again
+    # A letter more at either end is how logins are made ("kmartin", "perrinb"), not how words are mistyped; so is
+    # an initial where a plural or a feminine ends ("renardn" beside "renards").
+    slips = {
+        word
+        for word in _one_slip_away(token) & near
+        if word not in (token[1:], token[:-1]) and not (len(word) == len(token) and word[:-1] == token[:-1])
+    }
+    return not (token.isalpha() and slips)
