@@ -50,8 +50,11 @@ _PASSWORD_EXPLAINED = re.compile(
     # "son mot de passe est bon", "les mots de passe sont bons", "elle a ripé sur son mdp": known, or mistyped.
     r"|\b(?:mots? de passe|mdp)\s+(?:est|sont)\s+(?:bien\s+)?(?:bons?|ok|valides?)\b|\brip(?:e|ee|es|er|ait)\b"
     r"|\ba bien (?:son|leur|sa)\b"
-    r"|\b(?:apres|depuis|suite a|suite au|suite aux)\s+(?:le |la |un |une |son |sa |leur |les |leurs )?"
+    r"|\b(?:apres|depuis|suite a|suite au|suite aux|lors du|lors de la|lors d'un|lors de)\s+"
+    r"(?:le |la |un |une |son |sa |leur |les |leurs )?"
     r"(?:changements?|campagnes?|renouvellements?|modifications?|bascules?|passages?)"
+    # "she mistyped her password a few times", "her old phone still syncs the old password"
+    r"|\b(?:mistyp|typed|wrong|old|attempt|tries|tried|sync)\w*"
     r"|\b(?:depuis|apres|quand|lorsqu'?)\s*(?:que\s+|qu')?(?:j'ai|il a|elle a|on a|avoir|ils ont|elles ont)\s+"
     r"(?:change|modifie|renouvele)"
 )

@@ -20,9 +20,10 @@ _LETTERS = string.ascii_lowercase
 _COMMON_ENGLISH = 1000
 
 
-# French words this frequent are never a login after a weak cue ("côté" in "le bureau d'à côté est bloqué"); the
-# surnames that are words stay below it ("Blanc", "Marchand", "Chevalier").
+# Words this frequent are never a login after a weak cue ("côté" in "le bureau d'à côté est bloqué", "gets" in
+# "when one of our staff gets locked out"); the surnames that are words stay below ("Blanc", "Marchand", "Brown").
 _EVERYDAY_FRENCH = 20000
+_EVERYDAY_ENGLISH = 40000
 
 
 @cache
@@ -33,12 +34,15 @@ def _words() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     folded_french = {fold(word) for word in french}
     known = frozenset(folded_french | set(english))
     near = frozenset(folded_french | {word for word, count in english.items() if count >= _COMMON_ENGLISH})
-    everyday = frozenset(fold(word) for word, count in french.items() if count >= _EVERYDAY_FRENCH)
+    everyday = frozenset(
+        {fold(word) for word, count in french.items() if count >= _EVERYDAY_FRENCH}
+        | {word for word, count in english.items() if count >= _EVERYDAY_ENGLISH}
+    )
     return known, near, everyday
 
 
-def is_everyday_french(token: str) -> bool:
-    """True for a very frequent French word (folded): "cote", "matin", "bureau"."""
+def is_everyday_word(token: str) -> bool:
+    """True for a very frequent French or English word (folded): "cote", "matin", "gets"."""
     return token in _words()[2]
 
 

@@ -135,8 +135,9 @@ CUES: tuple[Cue, ...] = (
         UNLOCK,
         Strength.STATE,
         "login or name then locked (jdupont bloqué, locked out)",
-        r"(?<![\w@.'-])([a-z][a-z0-9._-]{1,30}[a-z0-9])[ \t]*(?::|=|->|=>|→|\+)?[ \t]*(?:(?:est|a ete|de nouveau|encore"
-        r"|toujours)[ \t]+)*(?:bloquee?s?|blokee?s?|verr?ouillee?s?|locked(?: out)?|lock)\b"
+        r"(?<![\w@.'-])([a-z][a-z0-9._-]{1,30}[a-z0-9])[ \t]*(?::|=|->|=>|→|\+|,)?[ \t]*"
+        r"(?:(?:est|a ete|de nouveau|encore|toujours)[ \t]+)*"
+        r"(?:bloquee?s?|blokee?s?|verr?ouillee?s?|locked(?: out)?|lock)\b"
         r"(?![ \t]+(?:dehors|devant|dans|sur"
         r"|a l'exterieur|au|par|en)\b)",
         checks_token=True,
@@ -204,6 +205,14 @@ CUES: tuple[Cue, ...] = (
         # "X a tapé son ancien mot de passe et saubert a tout simplement oublié le sien": the password said before.
         rf"|\b{_PASSWORD}\b[^.?!\n]{{0,120}}?(?<!pas )(?<!jamais )\b(?:oubli|perdu|paume)\w*\s+"
         r"(?:le sien|la sienne|les siens|le leur|les leurs)\b",
+    ),
+    _cue(
+        RESET,
+        Strength.STRONG,
+        "forgotten, expired or temporary password, in English",
+        r"\b(?:forgot(?:ten)?|lost|(?:can'?t|cannot|doesn'?t|does not|don'?t) (?:remember|recall))\s+"
+        r"(?:her|his|their|my|the)\s+(?:\w+\s+)?(?:password|pwd)\b"
+        r"|\b(?:password|pwd)\s+(?:has\s+|have\s+|is\s+)?expired\b|\b(?:temporary|new)\s+(?:password|pwd)\b",
     ),
     _cue(
         RESET,
@@ -359,6 +368,8 @@ NEGATED = {
         r"|\b(?:n'a|n'ont|n'avait)\s+pas\s+l'air\s+(?:\w+\s+)?(?:bloque|verr?ouill)\w*"
         r"|\bpas (?:de|d')\s*(?:message (?:de|d')\s*)?(?:deblocage|deverrouillage|blocage|verrouillage)\b"
         r"|\bce n'est pas un (?:compte )?(?:blocage|verrouillage|bloque|verrouille)\b"
+        # "finalement pas le blocage, c'est le mdp que j'ai oublié"
+        r"|\bpas (?:le|un) (?:blocage|verrouillage)\b"
         r"|\(pas (?:un |de )(?:blocage|verrouillage)\)"
         r"|\b(?:aucune?|personne)\s+(?:des\s+\w+\s+|d'entre eux\s+|d'entre elles\s+)?n'(?:est|etait|a ete)"
         r"\s+(?:\w+\s+)?(?:bloque|verr?ouill)\w*"

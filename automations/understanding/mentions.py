@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from automations.understanding import Mention
-from automations.understanding.dictionary import is_everyday_french, is_unknown_word
+from automations.understanding.dictionary import is_everyday_word, is_unknown_word
 from automations.understanding.first_names import is_first_name
 from automations.understanding.folding import fold
 from automations.understanding.grammar import RESET_VERB, UNLOCK_VERB
@@ -145,18 +145,25 @@ class Mentions:
 def mask_greetings(text: str, folded: str) -> str:
     """Blank out "Bonjour Claire," openings in ``folded`` (same length) so they never yield a target or name."""
     chars = list(folded)
+    # "BONJOUR MOT DE PASSE EXPIRE POUR ...": in a shouted text, capitals say nothing of a name after the greeting.
+    names_follow = 0 if _shouted(text) else 3
     for match in _GREETING.finditer(folded):
         end = match.end()
-        for _ in range(3):
+        words: list[str] = []
+        for _ in range(names_follow):
             word = _NAME_WORD.match(text, end)
             if word is None or word.group(0).lower() in _NAME_STOP:
                 break
+            words.append(word.group(0))
             end = word.end()
             end += len(text[end:]) - len(text[end:].lstrip(" \t"))
         rest = text[end:].split("\n", 1)[0].strip()
         opens_a_sentence = rest not in ("", ",", "!", ".", ":") and rest[:1] not in ",!.:"
-        if _TITLE_GREETING.match(folded, match.start()) and end > match.end() and opens_a_sentence:
-            # "Madame Laurent Da Silva, agent de..." opens a sentence about someone; "Madame Dupont," greets.
+        # "Madame Marie Caron, conseillère à notre antenne, a bloqué sa session": a first name and a surname, then
+        # the sentence goes on; "Madame Dupont, pourriez-vous..." greets.
+        described = len(words) >= 2 and is_first_name(fold(words[0])) and len(rest.split()) >= 5
+        if _TITLE_GREETING.match(folded, match.start()) and end > match.end() and (opens_a_sentence or described):
+            # "Madame Laurent Da Silva agent de..." opens a sentence about someone; "Madame Dupont," greets.
             continue
         if match.group(0).rstrip().endswith(",") and end > match.end() and opens_a_sentence:
             # "Bonjour, MATHIEU Mehdi (accueil) verrouillée": after the greeting's comma, a sentence about someone.
@@ -171,6 +178,8 @@ _ORDINAL = re.compile(r"\d{1,3}(?:e|er|ere|eme|nd|nde|bis)")
 _TIMES = re.compile(r"x\d{1,2}|\d{1,2}x")
 # ServiceNow and other desks' references: incidents, requests, changes, problems, tasks.
 _TICKET_NUMBER = re.compile(r"(?:inc|req|ritm|chg|prb|sctask|task|tkt|ticket)\d{4,}")
+# "débloquer svpp", "merciii": politeness typed in a hurry.
+_POLITE = re.compile(r"(?:svp|stp|pls|plz)p*|merci+|mrc+")
 
 
 def _valid_token(token: str, original: str, strong: bool) -> bool:
@@ -179,9 +188,9 @@ def _valid_token(token: str, original: str, strong: bool) -> bool:
         return False
     if token.isdigit():
         return strong and len(token) >= 4
-    if _ORDINAL.fullmatch(token) or _TIMES.fullmatch(token) or _TICKET_NUMBER.fullmatch(token):
+    if any(p.fullmatch(token) for p in (_ORDINAL, _TIMES, _TICKET_NUMBER, _POLITE)):
         return False  # "2e étage", "1er", "déblocage x2", "[INC0055512]"
-    if not strong and (looks_like_a_word(token) or is_everyday_french(token)):
+    if not strong and (looks_like_a_word(token) or is_everyday_word(token)):
         return False
     # A capitalised word after "compte"/"débloquer" is a name or a product, not a login; so is a surname in
     # capitals ("compte verrouillé BESNARD Brigitte").
@@ -323,15 +332,16 @@ _SURNAME = rf"(?:(?:Le|La|De|Du|Da|Des|Van|Von|Di|Del|Dos|Ben|El|Mac)[ \t]+)?(?:
 _GAZETTEER_NAME = re.compile(
     rf"(?<![\w@.'-])(?:(?P<first>{_CAP_WORD})[ \t]+(?P<last>{_SURNAME})"
     rf"|(?P<upper>{_UPPER_WORD})[ \t]+(?P<given>{_CAP_WORD})"
-    r"|(?P<lfirst>[a-zà-öø-ÿ]{2,}(?:-[a-zà-öø-ÿ]{2,})?)[ \t]+(?P<llast>[a-zà-öø-ÿ]{3,}(?:-[a-zà-öø-ÿ]{2,})?))"
+    r"|(?P<lfirst>[a-zà-öø-ÿ]{2,}(?:-[a-zà-öø-ÿ]{2,})?)[ \t]+"
+    r"(?P<llast>(?:(?:le|la|de|du|da|des|van|von|di|del|dos|ben|el|mac)[ \t]+)?[a-zà-öø-ÿ]{3,}(?:-[a-zà-öø-ÿ]{2,})?))"
     r"(?![\w'@-]|\.\w)"
 )
 # The person who asked, validated or signed is not the account concerned.
 # ("la responsable de Virginie Haddad" is Virginie's manager writing: the name after "de" is the person concerned.)
 _NOT_TARGET_BEFORE = re.compile(
-    r"(?:(?:demande|part|signe|valide|validee|accord|copie|cc"
+    r"(?:\b(?:demande|part|signe|valide|validee|accord|copie|cc"
     r"|transmis|envoye|ecrit|appele|contacte|avec|aupres|je suis|je m'appelle|moi c'est|ici)\w*\s+(?:de\s+|d'"
-    r"|du\s+|par\s+|a\s+)?|(?:responsable|manager|directeur|directrice|chef|cheffe|tuteur|tutrice|referente?)\w*\s+"
+    r"|du\s+|par\s+|a\s+)?|\b(?:responsable|manager|directeur|directrice|chef|cheffe|tuteur|tutrice|referente?)\w*\s+"
     r"(?:c'est\s+|est\s+)?)"
     r"(?:m\.\s*|mme\s+|monsieur\s+|madame\s+)?$|\bpar\s+$"
 )
@@ -406,8 +416,8 @@ def _fallback_logins(text: str, masked: str) -> list[tuple[int, str]]:
     return found
 
 
-# "renardn vient de se re-bloquer", "password reset needed for lopezme": a lower-case token written bare.
-_BARE_TOKEN = re.compile(r"(?<![\w@.'/-])([a-z][a-z0-9._-]{2,30}[a-z0-9])(?![\w@'-]|\.\w|://)")
+# "renardn vient de se re-bloquer", "now it's aubertm's turn": a lower-case token written bare.
+_BARE_TOKEN = re.compile(r"(?<![\w@.'/-])([a-z][a-z0-9._-]{2,30}[a-z0-9])(?![\w@-]|'(?!s\b)|\.\w|://)")
 # More unknown words than that is a language or a jargon the dictionaries lack, not a list of logins.
 _MOST_BARE_LOGINS = 3
 
@@ -436,8 +446,14 @@ _OWN_ADDRESS_CUE = re.compile(
     r"(?:\bavec\s+(?:mon|ma)\s+(?:adresse|e-?mail)|\b(?:mon|ma)\s+(?:compte|identifiant|login|upn|session)"
     r"|\bmy\s+(?:account|upn|login|user ?name))\b[^.\n]{0,25}$"
     r"|\b(?:connecter|connexion|connecte)\b[^.\n]{0,40}\bavec\s*:?\s*$"
-    # "compte x@y", "compte : x@y" ("Mon adresse : x@y" alone may be a contact address)
+    # "compte x@y", "compte : x@y"
     r"|\bcompte\s*:?\s*$"
+)
+# "Mon adresse : x@y", "mon adresse c'est x@y", "my email is x@y" (not "répondez-moi à mon adresse : x@y"): the
+# account when the message is about the writer's own; a contact address beside someone else's request.
+_OWN_ADDRESS_GIVEN = re.compile(
+    r"(?<!a )(?<!sur )\b(?:mon|my)\s+(?:adresse|e-?mail|mail|courriel|address)(?:\s+(?:mail|e-?mail|pro\w*"
+    r"|de messagerie))?\s*(?:est|c'est|is|:|=)\s*:?\s*$"
 )
 
 
@@ -459,10 +475,16 @@ def find_mentions(text: str, folded: str, *, sender: str | None = None) -> Menti
     own = (sender or "").strip().lower()
     targets: list[tuple[int, str]] = []
     cues: list[str] = []
+    before = {m.start(): masked[max(0, m.start() - 60) : m.start()] for m in _EMAIL.finditer(masked)}
     emails = [
         (m.start(), m.group(0))
         for m in _EMAIL.finditer(masked)
-        if m.group(0) != own or _OWN_ADDRESS_CUE.search(masked[max(0, m.start() - 60) : m.start()])
+        if m.group(0) != own or _OWN_ADDRESS_CUE.search(before[m.start()])
+    ]
+    given = [
+        (at, value)
+        for at, value in ((m.start(), m.group(0)) for m in _EMAIL.finditer(masked))
+        if value == own and (at, value) not in emails and _OWN_ADDRESS_GIVEN.search(before[at])
     ]
     if emails:
         cues.append("e-mail address in the text")
@@ -511,6 +533,8 @@ def find_mentions(text: str, folded: str, *, sender: str | None = None) -> Menti
                 for one in re.finditer(_ONE_NAME, enumeration.group("list"))
             ]
     names = [n for n in names if not _is_sender(n[2], own) and not _signs_off(text, n[0], n[1])]
+    # "thierry benali a oublié son mot de passe": a word of a name written in lower case is no login of its own.
+    targets = [t for t in targets if "@" in t[1] or not any(start <= t[0] < end for start, end, _ in names)]
     for match in _PAREN_TOKEN.finditer(masked):
         before = masked[max(0, match.start() - 90) : match.start() + 1]
         after_name = any(end <= match.start() and not masked[end : match.start()].strip() for _, end, _ in names)
@@ -524,6 +548,9 @@ def find_mentions(text: str, folded: str, *, sender: str | None = None) -> Menti
         cues.append("people listed in a table or a bulleted list")
     targets += listed.logins
     names += [(at, at, name) for at, name in listed.names]
+    if not targets and not names and given:
+        targets = given
+        cues.append("the writer's own address, given for the writer's own account")
     if not targets and not names:
         targets = _unknown_word_logins(text, masked)
         if targets:

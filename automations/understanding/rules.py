@@ -156,6 +156,7 @@ _POINTS_TO_SUBJECT = re.compile(
     r"|sujet|titre)\b"
     r"|\ben objet\b|\bobjet du (?:mail|message|courriel)\b"
     r"|^\s*(?:svp|stp|please|pls|merci de (?:faire|traiter)\b.*|asap|urgent)\s*[.!]*\s*(?:merci)?\s*[.!]*\s*$"
+    r"|\b(?:merci de|pouvez-vous|pourriez-vous|peux-tu|pourrais-tu) faire le necessaire\b"
 )
 
 
@@ -396,7 +397,10 @@ class RulesUnderstander:
             rest = rest.replace(fold(mention.value), " ")
         bare_body = not text.reply_subject and bool(_BARE_BODY.fullmatch(rest))
         same_for = text.reply_subject and bool(_SAME_FOR.search(body_part) or _SUPPLIES_IDENTIFIER.search(body_part))
-        points_to_subject = bare_body or same_for or bool(_POINTS_TO_SUBJECT.search(body_part))
+        # "Objet : débloquer hlemaire asap" over "rdv public dans 10 min": the subject asks in so many words and the
+        # body only adds why; a subject that only describes a state ("Compte bloqué") still needs the body to ask.
+        subject_asks = not text.reply_subject and any(h.in_subject and h.cue.strength is Strength.STRONG for h in hits)
+        points_to_subject = bare_body or same_for or subject_asks or bool(_POINTS_TO_SUBJECT.search(body_part))
         thanks_only = bool(intents) and not body_hits and not points_to_subject and bool(THANKS.search(body_part))
         thanks_only = thanks_only or (not intents and not topics and bool(THANKS.search(body_part)))
         if intents and not body_hits and not same_for and not (points_to_subject and not text.reply_subject):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from automations.understanding.dictionary import is_everyday_french, is_unknown_word
+from automations.understanding.dictionary import is_everyday_word, is_unknown_word
 
 
 @pytest.mark.parametrize("token", ["renardn", "perrinb", "kmartin", "lopezme", "pgaudinel", "jean-marc.rousseau"])
@@ -29,6 +29,6 @@ def test_words_and_slips_are_known(token: str) -> None:
     assert not is_unknown_word(token)
 
 
-def test_everyday_french_spares_surnames_that_are_words() -> None:
-    assert is_everyday_french("cote") and is_everyday_french("bureau")
-    assert not is_everyday_french("blanc") and not is_everyday_french("marchand")
+def test_everyday_words_spare_surnames_that_are_words() -> None:
+    assert is_everyday_word("cote") and is_everyday_word("bureau") and is_everyday_word("gets")
+    assert not any(is_everyday_word(surname) for surname in ("blanc", "marchand", "brown", "martin"))

@@ -128,12 +128,21 @@ CASES = [
         True,
     ),
     Case(
-        "sender-address-is-not-target",
+        # About the writer's own account, the address given is that account.
+        "sender-address-given-for-own-account",
         "",
         f"Bonjour, mon compte est bloqué, mon adresse est {SENDER}. Merci",
         "unlock",
-        (),
-        False,
+        (SENDER,),
+        None,
+    ),
+    Case(
+        "sender-address-is-a-contact",
+        "",
+        f"Bonjour, pouvez-vous débloquer le compte de jdupont ? Mon adresse : {SENDER}",
+        "unlock",
+        ("jdupont",),
+        None,
     ),
     Case(
         "greeting-name-not-target",

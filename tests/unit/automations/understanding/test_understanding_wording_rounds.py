@@ -1,8 +1,9 @@
-"""Wordings the rules learnt in the twelfth to fourteenth rounds (smartphone typing, formal administrative letters,
+"""Wordings the rules learnt in the twelfth to fifteenth rounds (smartphone typing, formal administrative letters,
 structured requests from IT referents, advisers under pressure; a generalist's month, threads, overseas and
 non-native writers, near-miss pairs; everyday wordings, offices writing for others, follow-ups and replies to the
-desk) and from the training misses they led us to look at again: sentences of our own, most in a pair where one
-detail flips the decision."""
+desk; phone one-liners, a social services mailbox, accounts named once in odd places, near-miss twins) and from the
+training misses they led us to look at again: sentences of our own, most in a pair where one detail flips the
+decision."""
 
 from __future__ import annotations
 
@@ -222,6 +223,46 @@ CASES: list[Case] = [
      ("kmartin",)),
     ("locks-every-day", "verrouillage", "kmartin se bloque tous les jours, pouvez-vous le débloquer et désactiver le "
      "verrouillage automatique ?", "unlock", "human", ("kmartin",)),
+    # --- the subject asks in so many words; the body only says why ----------------------------------------------
+    ("subject-asks", "débloquer vgaudrin svp", "il a un rendez-vous dans 10 minutes", "unlock", "auto", ("vgaudrin",)),
+    ("subject-only-describes", "compte bloqué vgaudrin", "il a un rendez-vous dans 10 minutes", "unlock", "human",
+     ("vgaudrin",)),
+    ("body-says-do-it", "Compte bloqué - julie.perrin@exemple.fr", "Merci de faire le nécessaire, elle a rendez-vous à "
+     "11h.", "unlock", "auto", ("julie.perrin@exemple.fr",)),
+    # --- people named in more places ---------------------------------------------------------------------------
+    ("name-after-greeting-line", "compte", "Bonjour,\nMarc Dubois de l'accueil a son compte bloqué. Merci de le "
+     "débloquer.", "unlock", "auto", ("Marc Dubois",)),
+    ("own-address-is", "mot de passe", "J'ai oublié mon mot de passe. Mon adresse est "
+     "paul.renaud@cap-emploi-exemple.fr. Pouvez-vous le réinitialiser ?", "reset_password", "auto",
+     ("paul.renaud@cap-emploi-exemple.fr",)),
+    ("own-address-to-answer", "mot de passe", "J'ai oublié mon mot de passe, répondez-moi à mon "
+     "adresse : paul.renaud@cap-emploi-exemple.fr", "reset_password", "human", ()),
+    ("lower-case-name-particle", "mdp", "bonjour\nelodie da silva (accueil) a oublié son mot de passe de session, "
+     "merci de le réinitialiser", "reset_password", "auto", ("elodie da silva",)),
+    ("title-first-surname-described", "Bloquée", "Bonjour,\n\nMadame Claire Morel, conseillère à notre antenne, "
+     "a bloqué sa session et ne se souvient plus de son mot de passe. Pourriez-vous débloquer le compte et lui "
+     "attribuer un mot de passe provisoire ?", "unlock_and_reset", "auto", ("Claire Morel",)),
+    ("title-greets", "déblocage", "Madame Morel, pourriez-vous débloquer le compte de kmartin ?", "unlock", "auto",
+     ("kmartin",)),
+    ("english-possessive", "RE: Locked account", "Now it's tgarrel's turn, locked out. Could you unlock please?",
+     "unlock", "auto", ("tgarrel",)),
+    ("comma-then-state", "urgent", "C'est pour pvernet, bloqué, il a un rendez-vous dans 10 minutes. Merci !", "unlock",
+     "auto", ("pvernet",)),
+    ("shouted-after-greeting", "mot de passe", "BONJOUR MOT DE PASSE EXPIRE POUR DUBOIS Marc IL N ARRIVE PAS A LE "
+     "CHANGER MERCI", "reset_password", "auto", None),
+    # --- English, causes and denials ------------------------------------------------------------------------------
+    ("english-both", "Locked", "Hi, pvernet is locked out and can't remember her password either. Could you unlock the "
+     "account and set a temporary password?", "unlock_and_reset", "auto", ("pvernet",)),
+    ("english-mistyped", "Locked out", "Could you please unlock pvernet? She mistyped her password a few times.",
+     "unlock", "auto", ("pvernet",)),
+    ("english-everyday-word", "Question", "Who should I contact when one of our staff gets locked out?", None, "human",
+     ()),
+    ("locked-during-change", "Comptes", "Pouvez-vous déverrouiller le compte de Marc Dubois ? Il a été bloqué lors du "
+     "changement de mot de passe obligatoire.", "unlock", "auto", ("Marc Dubois",)),
+    ("not-the-lock", "RE: mdp", "Finalement pas le blocage, c'est le mdp que j'ai oublié : pvernet. Merci de le "
+     "réinitialiser.", "reset_password", "auto", ("pvernet",)),
+    ("polite-typo-no-login", "compte bloqé", "mon compte est bloqué depuis ce matin, pouvez vous débloquer svpp",
+     "unlock", "human", ()),
 ]
 
 
