@@ -38,7 +38,9 @@ _PASSWORD_EXPLAINED = re.compile(
     r"|\b(?:a|ont|avons|ai)\s+(?:toujours\s+|bien\s+|tous\s+|toutes\s+|encore\s+|deja\s+|les deux\s+)*"
     r"(?:son|leur|leurs|mon|sa)\s+(?:nouveau\s+|bon\s+)?(?:mot de passe|mdp)"
     r"|\b(?:je l'ai|il l'a|elle l'a|ils l'ont|elles l'ont)\b(?!\s+(?:\w+\s+)?(?:oubli|perdu|change|modifi))"
-    r"|\brat\w*|\bconnu\w*|\bincorrect\w*|\bse souvien\w*\s+(?:bien|tres bien|parfaitement)\b"
+    r"|\brat\w*|\bconnu\w*|\bincorrect\w*|\b(?:se|s'en) souvien\w*\s+(?:bien|tres bien|parfaitement)\b"
+    # "le mot de passe reste inchangé", "il a bien noté son nouveau mot de passe"
+    r"|\binchange\w*|\b(?:note|retenu|memorise)\w*|\ben (?:changeant|modifiant|renouvelant|tapant|saisissant)\b"
     # "s'est planté de mot de passe", "après la mise à jour de son mot de passe sur son téléphone", "un vieux mot de
     # passe enregistré", "il a changé son mot de passe trois fois", "la politique de mots de passe": causes.
     r"|\bplant\w*|\bmis\w* a jour\b|\bvieux\b|\benregistr\w*|\bpolitique\b|\bcaracteres\b"

@@ -329,6 +329,8 @@ NEGATED = {
         rf"(?!(?:pu|reussi|su|parvenu|arrive)\b)(?:\w+\s+){{0,2}}?(?:chang\w*|{RESET_VERB}|modifi\w*)"
         rf"{_NOT_A_PASSWORD_CHANGE}"
         rf"|\bsans\s+(?:le\s+|la\s+|les\s+|l')?(?:{RESET_VERB}|chang\w*)"
+        # "surtout ne réinitialisez pas son mot de passe"
+        rf"|\bne\s+(?:le\s+|la\s+|les\s+|l'|lui\s+)?(?:{RESET_VERB}|chang\w*|modifi\w*)\s+pas\b"
         rf"|(?<!ne )(?<!n')\bconnai\w+\s+(?:bien\s+)?(?:son|sa|leur|leurs|ses|mon)\s+(?:nouveau\s+|nouvel\s+)?"
         rf"{_PASSWORD}"
         rf"|\bne\s+touch\w*\s+(?:pas|surtout pas|jamais)\s+(?:a|au)\s+(?:son|sa|leur|ses|le)\s+{_PASSWORD}"
@@ -357,8 +359,10 @@ NEGATED = {
         r"|\b(?:apres|depuis|suite a|suite au|suite aux)\s+(?:le |un |son |sa |la |les |leur |leurs )?"
         r"(?:campagne\s+de\s+)?(?:changements?|modifications?|renouvellements?)\s+d"
         # "ils ont tous les deux leur nouveau mot de passe en tête": they have it, no reset asked.
-        rf"|\b(?:a|ont|avons|ai)\s+(?:bien\s+|deja\s+|tous\s+|toutes\s+|les deux\s+)*(?:son|sa|leur|leurs|mon)\s+"
-        rf"nouveau\s+{_PASSWORD}"
+        rf"|\b(?:a|ont|avons|ai)\s+(?:bien\s+|deja\s+|tous\s+|toutes\s+|les deux\s+)*"
+        rf"(?:(?:note|retenu|memorise|ecrit|garde)\w*\s+)?(?:son|sa|leur|leurs|mon)\s+nouveau\s+{_PASSWORD}"
+        # "elle a essayé trois fois avec son nouveau mot de passe": the new one typed, the cause of a lock
+        rf"|\b(?:essay|tap|saisi|tent)\w*\b[^.\n]{{0,30}}\bavec (?:son|sa|leur|le) nouveau {_PASSWORD}"
         r"|\b(?:depuis|apres|quand|lorsqu'?)\s*(?:que\s+|qu')?(?:j'ai|il a|elle a|on a|avoir|ils ont)\s+"
         r"(?:change|modifie|renouvele)"
     ),
@@ -366,7 +370,9 @@ NEGATED = {
         r"\b(?:n'est|ne sont|n'etait|n'etaient|ne (?:semblent|semble|paraissent|parait))\s+(?:pas|plus)\s+(?:\w+\s+)?"
         r"(?:bloque|verr?ouill)\w*"
         r"|\b(?:n'a|n'ont|n'avait)\s+pas\s+l'air\s+(?:\w+\s+)?(?:bloque|verr?ouill)\w*"
-        r"|\bpas (?:de|d')\s*(?:message (?:de|d')\s*)?(?:deblocage|deverrouillage|blocage|verrouillage)\b"
+        r"|\bpas (?:encore )?(?:de|d')\s*(?:message (?:de|d')\s*)?(?:deblocage|deverrouillage|blocage|verrouillage)\b"
+        # "un mot de passe oublié, pas d'un compte bloqué"
+        r"|\bpas (?:d'un|un) (?:compte |probleme de )?(?:bloque|verrouille|blocage|verrouillage)\b"
         r"|\bce n'est pas un (?:compte )?(?:blocage|verrouillage|bloque|verrouille)\b"
         # "finalement pas le blocage, c'est le mdp que j'ai oublié"
         r"|\bpas (?:le|un) (?:blocage|verrouillage)\b"
@@ -430,11 +436,16 @@ GUARDS: tuple[Guard, ...] = (
         r"|\bmerci,?\s+c'?est\s+(?:bon|ok)\b"
         r"|\b(?:ca|sa|cela|tout)\s+(?:re)?(?:fonctionne|marche)\s+(?:de nouveau|a nouveau|maintenant|bien|correctement)"
         r"|\bn'est plus\s+(?:bloque|verr)|\bregularis\w*|\bprobleme\s+(?:regle|resolu)"
-        r"|\b(?:a|ai|avons|ont)\s+(?:bien\s+)?(?:pu|reussi a)\s+(?:se|me|nous)\s+(?:re)?connecter"
+        # (not "aucun n'a pu se connecter", "les autres ont réussi à se connecter")
+        r"|(?<!n')(?<!autres )\b(?:a|ai|avons|ont)\s+(?:bien\s+)?(?:pu|reussi a)\s+(?:se|me|nous)\s+(?:re)?connecter"
         r"|\bvous pouvez\s+(?:cloturer|fermer|clore|classer)"
         r"|\bdeja\s+(?:ete\s+)?(?:debloque|fait|traite)\b(?!\s*:)(?!\s+(?:la|le|les|un|une)\b)"
         r"|\b(?:a|ai|avons|ont) (?:bien )?(?:retrouve|recupere) (?:son|mon|ses|mes|leur)\s+acces"
-        r"|\bfausse alerte\b|\bau temps pour moi\b|\bbien recu\b(?!\s+(?:les|le|la|vos|votre|ton|ta|tes|mes|nos)\b)"
+        r"|\bfausse alerte\b|\bau temps pour moi\b"
+        # ("a bien reçu son nouveau mot de passe" is done; "a bien reçu son adresse, mais..." is not)
+        r"|\bbien recu\b(?!\s+(?:les|le|la|vos|votre|ton|ta|tes|mes|nos)\b)"
+        r"(?!\s+(?:son|sa|ses|leur|leurs|mon|ma)\s+(?!(?:nouveau |nouvel |provisoire )?(?:mot de passe|mdp|code"
+        r"|identifiants?)))"
         # (not "il n'a toujours pas de mot de passe qui fonctionne")
         r"|(?<!pas de )(?<!pas d'un )(?<!aucun )"
         r"\b(?:mot de passe|mdp|compte|acces|session|tout)(?:\s+(?!ne\b|n'|pas\b|plus\b)\w+){0,2}\s+"
@@ -518,7 +529,8 @@ GUARDS: tuple[Guard, ...] = (
         "policy_change",
         "other",
         "asks to change password policy (n'expire jamais)",
-        r"\bn'?\s*expire\w*\s+(?:jamais|plus)|\bjamais\s+expir\w*|\bsans\s+expiration|\b(?:desactiver|supprimer)\s+l'expiration"
+        r"\bn'?\s*expire\w*\s+(?:jamais|plus)|\bjamais\s+expir\w*|\bsans\s+expiration"
+        r"|\b(?:desactiver|supprimer|desactivation|suppression)\s+(?:de\s+)?l'expiration"
         r"|\bnever expire"
         # "sans l'obliger à le changer à la première connexion": no forced change at first logon
         r"|\bsans\s+(?:l'|les\s+)?(?:oblig|forc)\w*|\b(?:pas|sans)\s+(?:de\s+)?changement\s+obligatoire"
@@ -583,16 +595,18 @@ GUARDS: tuple[Guard, ...] = (
         rf"|\bje ne sais (?:pas (?:si|quel|quelle|lequel)|plus (?:si|lequel|laquelle|quel(?:le)?\b(?! (?:mot de passe"
         rf"|mdp|code|date|chiffre))))(?!\s+c'est\s+{_WRONG_DESK})"
         r"|\b(?:aura|auront) besoin\b"
-        r"|\bpas (?:sur|sure|certaine?) (?:que|qu'|de|du|d')|\bsauf (?:si|contre-ordre|avis contraire)"
+        # (not "elle n'est pas sûre de son mot de passe": a reason for the reset)
+        r"|\bpas (?:sur|sure|certaine?) (?:que|qu'|de|du|d')(?!\s*(?:son|sa|leur|mon) (?:mot de passe|mdp))"
+        r"|\bsauf (?:si|contre-ordre|avis contraire)"
         r"|\bdes (?:son|sa|leur) (?:retour|arrivee)\b|\ben prevision\b|\bsi c'est le cas\b|\ble cas echeant\b"
         r"|\ba (?:son|sa|leur) retour (?:le|lundi|mardi|mercredi|jeudi|vendredi)\b"
         r"|\bva (?:surement |sans doute |probablement |certainement )?(?:avoir|etre|se (?:bloquer|retrouver))\b"
         r"|\b(?:pour|a|d'ici) (?:cette|la) date\b|\bpour le \d{1,2}\b"
         # "elle revient lundi", not "il est arrivé dans le service le mois dernier"
-        r"|(?<!est )(?<!sont )(?<!suis )\b(?:revient|rentre|reprend|arrive|arrivera"
+        r"|(?<!est )(?<!sont )(?<!suis )(?<!, )\b(?:revient|rentre|reprend|arrive|arrivera"
         r"|reviendra)"
         r"\s+(?:le|lundi|mardi|mercredi|jeudi|vendredi|la semaine|en|dans)\b"
-        r"(?!\s+(?:bon |mauvais |nouveau )?(?:mot de passe|mdp|code)|\s+(?:en\s+)?(?:mi-temps|temps partiel))"
+        r"(?!\s+(?:bon |mauvais |nouveau )?(?:mot de passe|mdp|code)|\s+(?:en\s+)?(?:mi-temps|temps partiel|retard))"
         r"|\bpeut-etre (?:bloque|verr)\w*"
         r"|\bverifi\w*\s*\?"
         # "c'est tout ce que j'ai comme info": the writer does not know what is wrong.
@@ -780,7 +794,8 @@ GUARDS: tuple[Guard, ...] = (
         "urgency_pressure",
         None,
         "pressure or alternative delivery (envoyez-le-moi par SMS, sur mon adresse perso)",
-        r"\b(?:envoy\w*|transmet\w*|communiqu\w*|donn\w*)[^.\n]{0,40}\b(?:par sms|par telephone|sur (?:mon|ma|son|sa)"
+        r"\b(?:envoy\w*|envoi|transmet\w*|transmission|communiqu\w*|communication|donn\w*)[^.\n]{0,40}"
+        r"\b(?:par sms|par telephone|de vive voix|sur (?:mon|ma|son|sa)"
         r" (?:adresse|boite|mail|portable) (?:perso\w*|gmail|privee?)|a cette adresse|sur cette adresse)"
         r"|\bme (?:l'|le |la |les )(?:envoy|transmet|communiqu|donn|fai)\w*|\bpar retour de (?:mail|courriel)"
         r"|\bme (?:donner|communiquer|transmettre|dicter|envoyer|indiquer|faxer) (?:(?:le|son|leur|les|ses|leurs) |l')"

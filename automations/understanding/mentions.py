@@ -51,7 +51,7 @@ _NEXT = re.compile(
 _POUR_LOGIN = re.compile(
     r"\b(?:pour|pr)[ \t]+([a-z0-9][a-z0-9._-]{1,62}[a-z0-9])(?![\w@-]|\.\w)"
     # A plain word after "pour" is a login only at the end of the phrase; one with digits or dots always is.
-    r"(?:(?=[ \t]*(?:[,.;!?\n]|$|(?:merci|svp|stp|dsl|asap|please|pls)\b))|(?<=\d)|(?<=[a-z0-9][._-][a-z0-9]))"
+    r"(?:(?=[ \t]*(?:[,.;:!?\n]|$|(?:merci|svp|stp|dsl|asap|please|pls)\b))|(?<=\d)|(?<=[a-z0-9][._-][a-z0-9]))"
 )
 _PAREN_CUE = re.compile(
     r"\b(?:comptes?|sessions?|acces|mot de passe|mdp|utilisat\w*|collegue\w*|conseill\w*|agent\w*|apprenti\w*"
@@ -313,7 +313,10 @@ def _lower_case_names(text: str, folded: str) -> list[tuple[int, int, str]]:
         if match is None or text[match.start() : match.end()] != text[match.start() : match.end()].lower():
             continue
         words = [fold(word) for word in match.groups()]
-        if any(is_french_word(w) or w in _STOP or w in _NAME_STOP or _INTENT_WORD.search(w) for w in words):
+        if any(
+            is_french_word(w) or is_everyday_word(w) or w in _STOP or w in _NAME_STOP or _INTENT_WORD.search(w)
+            for w in words
+        ):
             continue
         found.append((match.start(), match.end(), text[match.start() : match.end()]))
     return found
@@ -339,11 +342,13 @@ _GAZETTEER_NAME = re.compile(
 # The person who asked, validated or signed is not the account concerned.
 # ("la responsable de Virginie Haddad" is Virginie's manager writing: the name after "de" is the person concerned.)
 _NOT_TARGET_BEFORE = re.compile(
+    # (spaces only: "Demande" ending the subject line does not sign for the name opening the body)
     r"(?:\b(?:demande|part|signe|valide|validee|accord|copie|cc"
-    r"|transmis|envoye|ecrit|appele|contacte|avec|aupres|je suis|je m'appelle|moi c'est|ici)\w*\s+(?:de\s+|d'"
-    r"|du\s+|par\s+|a\s+)?|\b(?:responsable|manager|directeur|directrice|chef|cheffe|tuteur|tutrice|referente?)\w*\s+"
-    r"(?:c'est\s+|est\s+)?)"
-    r"(?:m\.\s*|mme\s+|monsieur\s+|madame\s+)?$|\bpar\s+$"
+    r"|transmis|envoye|ecrit|appele|contacte|avec|aupres|je suis|je m'appelle|moi c'est|ici)\w*[ \t]+(?:de[ \t]+|d'"
+    r"|du[ \t]+|par[ \t]+|a[ \t]+)?"
+    r"|\b(?:responsable|manager|directeur|directrice|chef|cheffe|tuteur|tutrice|referente?)\w*[ \t]+"
+    r"(?:c'est[ \t]+|est[ \t]+)?)"
+    r"(?:m\.[ \t]*|mme[ \t]+|monsieur[ \t]+|madame[ \t]+)?$|\bpar[ \t]+$"
 )
 
 
@@ -365,7 +370,9 @@ def _gazetteer_names(text: str, masked: str) -> list[tuple[int, int, str]]:
         else:
             first, last = match.group("lfirst"), match.group("llast")
             folded_last = fold(last)
-            if is_french_word(folded_last) or folded_last in _STOP or folded_last in _NAME_STOP:
+            if is_french_word(folded_last) or is_everyday_word(folded_last):
+                continue
+            if folded_last in _STOP or folded_last in _NAME_STOP:
                 continue
         folded_first, folded_last = fold(first).lower(), fold(last).lower()
         if match.group("first") and not is_first_name(folded_first) and is_first_name(folded_last):
@@ -453,7 +460,7 @@ _OWN_ADDRESS_CUE = re.compile(
 # account when the message is about the writer's own; a contact address beside someone else's request.
 _OWN_ADDRESS_GIVEN = re.compile(
     r"(?<!a )(?<!sur )\b(?:mon|my)\s+(?:adresse|e-?mail|mail|courriel|address)(?:\s+(?:mail|e-?mail|pro\w*"
-    r"|de messagerie))?\s*(?:est|c'est|is|:|=)\s*:?\s*$"
+    r"|de messagerie)){0,2}\s*(?:est|c'est|is|:|=)\s*:?\s*$"
 )
 
 
@@ -475,16 +482,12 @@ def find_mentions(text: str, folded: str, *, sender: str | None = None) -> Menti
     own = (sender or "").strip().lower()
     targets: list[tuple[int, str]] = []
     cues: list[str] = []
-    before = {m.start(): masked[max(0, m.start() - 60) : m.start()] for m in _EMAIL.finditer(masked)}
-    emails = [
-        (m.start(), m.group(0))
-        for m in _EMAIL.finditer(masked)
-        if m.group(0) != own or _OWN_ADDRESS_CUE.search(before[m.start()])
-    ]
+    addresses = [(m.start(), m.group(0), masked[max(0, m.start() - 60) : m.start()]) for m in _EMAIL.finditer(masked)]
+    emails = [(at, value) for at, value, lead in addresses if value != own or _OWN_ADDRESS_CUE.search(lead)]
     given = [
         (at, value)
-        for at, value in ((m.start(), m.group(0)) for m in _EMAIL.finditer(masked))
-        if value == own and (at, value) not in emails and _OWN_ADDRESS_GIVEN.search(before[at])
+        for at, value, lead in addresses
+        if value == own and (at, value) not in emails and _OWN_ADDRESS_GIVEN.search(lead)
     ]
     if emails:
         cues.append("e-mail address in the text")

@@ -71,7 +71,11 @@ def _clean_subject(subject: str) -> tuple[str, bool]:
         subject = subject[match.end() :]
 
 
-_POINTS_BELOW = re.compile(r"\b(?:ci-dessous|ci dessous|en dessous|plus bas|ci-apres|see below)\b")
+_POINTS_BELOW = re.compile(
+    r"\b(?:ci-dessous|ci dessous|en dessous|plus bas|ci-apres|see below)\b"
+    # "je vous transfère la demande de notre conseillère": the request is the forwarded one
+    r"|\b(?:transfere|transmets|fais suivre|relaie)\w*\s+(?:la |sa |leur |cette |une |son )?(?:demande|message|mail)\b"
+)
 
 
 def _is_empty(lines: list[str]) -> bool:

@@ -1,7 +1,8 @@
-"""Wordings the rules learnt in the twelfth to fifteenth rounds (smartphone typing, formal administrative letters,
+"""Wordings the rules learnt in the twelfth to sixteenth rounds (smartphone typing, formal administrative letters,
 structured requests from IT referents, advisers under pressure; a generalist's month, threads, overseas and
 non-native writers, near-miss pairs; everyday wordings, offices writing for others, follow-ups and replies to the
-desk; phone one-liners, a social services mailbox, accounts named once in odd places, near-miss twins) and from the
+desk; phone one-liners, a social services mailbox, accounts named once in odd places, near-miss twins; a Mission
+Locale's month, disability-support partners, overseas and regional partners, level-1 phone tickets) and from the
 training misses they led us to look at again: sentences of our own, most in a pair where one detail flips the
 decision."""
 
@@ -263,6 +264,58 @@ CASES: list[Case] = [
      "réinitialiser.", "reset_password", "auto", ("pvernet",)),
     ("polite-typo-no-login", "compte bloqé", "mon compte est bloqué depuis ce matin, pouvez vous débloquer svpp",
      "unlock", "human", ()),
+    # --- unlock or both: the new password as the cause, the lock denied -----------------------------------------
+    ("tried-with-the-new-one", "blocage", "Quelqu'un peut débloquer Julie Perrin ? Elle a essayé trois fois avec son "
+     "nouveau mot de passe et elle est bloquée.", "unlock", "auto", ("Julie Perrin",)),
+    ("noted-the-new-one", "Déverrouillage", "kmartin s'est fait verrouiller en changeant son mot de passe. Il faut "
+     "juste déverrouiller le compte, il a bien noté son nouveau mot de passe.", "unlock", "auto", ("kmartin",)),
+    ("forgotten-not-locked", "RE: demande", "Je précise : il s'agit bien d'un mot de passe oublié, pas d'un compte "
+     "bloqué. Compte : kmartin2. Merci de le réinitialiser.", "reset_password", "auto", ("kmartin2",)),
+    ("not-locked-yet", "mdp refusé", "Depuis ce matin le mot de passe de kmartin2 est refusé (pas encore de "
+     "verrouillage) et il ne se souvient plus du nouveau. Merci de réinitialiser.", "reset_password", "auto",
+     ("kmartin2",)),
+    ("password-unchanged", "Compte kmartin verrouillé", "Compte verrouillé ce matin (erreurs de saisie). "
+     "Déverrouillage souhaité, le mot de passe reste inchangé.", "unlock", "auto", ("kmartin",)),
+    ("do-not-reset-imperative", "déblocage", "Merci de débloquer kmartin, mais surtout ne réinitialisez pas son mot de "
+     "passe : il l'a changé hier et s'en souvient très bien.", "unlock", "auto", ("kmartin",)),
+    # --- delivery, policy, done or not done -----------------------------------------------------------------------
+    ("password-read-aloud", "mdp", "Julie Perrin a oublié son mot de passe. Pourriez-vous m'appeler pour nous "
+     "communiquer le nouveau mot de passe de vive voix ?", "reset_password", "human", ("Julie Perrin",)),
+    ("sent-by-sms-noun", "Reset", "Pour kmartin : réinitialisation du mot de passe, avec envoi du nouveau mot de passe "
+     "par SMS à sa responsable.", "reset_password", "human", None),
+    ("expiry-removal-noun", "aménagement", "Nous sollicitons la réinitialisation du mot de passe de kmartin2 ainsi que "
+     "la suppression de l'expiration périodique.", None, "human", None),
+    ("received-the-new-one", "RE: mot de passe", "Julie Perrin a bien reçu son nouveau mot de passe et l'a changé "
+     "sans difficulté. Merci.", None, "ignore", None),
+    ("received-the-address-not-the-password", "mdp", "Julie Perrin a bien reçu son adresse mais le mot de passe "
+     "provisoire ne fonctionne pas. Pourriez-vous lui en attribuer un nouveau ?", "reset_password", "auto",
+     ("Julie Perrin",)),
+    ("none-could-log-in", "Nouveaux arrivants", "Aucun n'a pu se connecter ce matin, le mot de passe transmis ne "
+     "fonctionne pas :\n- kmartin2\n- lgarcia2\nMerci de réinitialiser ces deux comptes.", "reset_password", "auto",
+     ("kmartin2", "lgarcia2")),
+    ("the-others-got-in", "Comptes", "Les autres ont réussi à se connecter. Merci de débloquer kmartin2 et lgarcia2.",
+     "unlock", "auto", ("kmartin2", "lgarcia2")),
+    # --- certainty and arrival words that defer nothing ------------------------------------------------------------
+    ("unsure-of-the-password", "Compte", "Julie Perrin est bloquée. Comme elle n'est pas sûre de son mot de passe, "
+     "mieux vaut le réinitialiser en même temps que le déblocage.", "unlock_and_reset", "auto", ("Julie Perrin",)),
+    ("unsure-of-the-request", "Compte", "Je ne suis pas sûre qu'il faille débloquer Julie Perrin, elle est peut-être "
+     "déjà revenue.", None, "human", None),
+    ("arrived-monday", "mdp", "Un nouveau collègue, arrivé lundi, n'a jamais reçu son mot de passe. Son identifiant : "
+     "kmartin2. Pourriez-vous le réinitialiser ?", "reset_password", "auto", ("kmartin2",)),
+    ("arrives-monday", "mdp", "kmartin2 arrive lundi, pourriez-vous réinitialiser son mot de passe ?",
+     "reset_password", "human", ("kmartin2",)),
+    # --- who is named --------------------------------------------------------------------------------------------
+    ("subject-word-before-name", "Demande", "Bonjour,\n\nJulie Perrin, conseillère emploi, a oublié son mot de passe. "
+     "Merci de procéder à la réinitialisation.", "reset_password", "auto", ("Julie Perrin",)),
+    ("own-address-two-words", "Bloquée", "J'ai oublié mon mot de passe et je suis bloquée. Mon adresse mail pro : "
+     "paul.renaud@cap-emploi-exemple.fr. Pouvez-vous débloquer et réinitialiser ?", "unlock_and_reset", "auto",
+     ("paul.renaud@cap-emploi-exemple.fr",)),
+    ("creole-my-account", "kont mwen bloké", "Bonjou, kont mwen bloké ankò. Ou pé ban mwen on kout men ? Mèsi",
+     None, "human", ()),
+    ("forward-of-a-request", "Fwd: session bloquée", "Je vous transfère la demande de notre conseillère, qui ne "
+     "peut pas écrire puisqu'elle est bloquée.\n\n"
+     "---------- Message transféré ----------\nDe : Julie Perrin\nObjet : session bloquée\n\nTu peux prévenir "
+     "l'informatique que mon compte kmartin2 est verrouillé ? Merci", "unlock", "auto", ("kmartin2",)),
 ]
 
 
