@@ -32,6 +32,8 @@ _PASSWORD_KNOWN = re.compile(
 _SENTENCE = re.compile(r"[^.;!?\n]+")
 # "ce qui bloque la démarche": the verb with an object blocks something, it describes no account lock.
 _LOCK_AS_A_VERB = re.compile(r"\bbloqu(?:e|ent|ait|aient)\s+(?:la|le|les|l')\s*(?!compte|session|acces|poste)\w{3,}")
+# "ils restent bloqués sur l'écran de connexion": stuck, as an expired password leaves them too.
+_STUCK_ON_A_SCREEN = re.compile(r"\bbloque\w*\s+(?:sur|devant|a)\s+l'ecran")
 _PASSWORD_EXPLAINED = re.compile(
     r"\b(?:tap|saisi|tromp|erron|mauvais|faux|fausse|ancien|essai|tentative|erreur|plusieurs fois|trop de)\w*"
     r"|(?<!ne )(?<!n')\b(?:connai|conserv|garde|retrouv|dispos)\w*"
@@ -76,7 +78,7 @@ def unexplained_other_vocabulary(intent: str, text: str) -> str | None:
     elif intent == RESET:
         if _PASSWORD_KNOWN.search(text):
             return "the password is known: a change the person can make, or not a reset"
-        for sentence in _sentences_with(_LOCK, _LOCK_AS_A_VERB.sub(" ", text)):
+        for sentence in _sentences_with(_LOCK, _STUCK_ON_A_SCREEN.sub(" ", _LOCK_AS_A_VERB.sub(" ", text))):
             if not (NEGATED[UNLOCK].search(sentence) or _LOCK_DENIED.search(sentence)):
                 return "a lock is mentioned but no unlock was recognised"
     return None

@@ -57,14 +57,22 @@ def _one_slip_away(token: str) -> set[str]:
     )
 
 
+# Conjugated forms the word lists may lack ("scannez", "relançons"): the infinitive they come from is known.
+_VERB_ENDINGS = ("ez", "ons", "ent", "ait", "aient", "ais", "erai", "erez", "eront", "ant", "ee", "es", "ees")
+
+
+def _conjugated(token: str, known: frozenset[str]) -> bool:
+    return any(token.endswith(ending) and token[: -len(ending)] + "er" in known for ending in _VERB_ENDINGS)
+
+
 def is_unknown_word(token: str) -> bool:
     """True when the folded ``token`` is in no dictionary and is no one-letter slip of a French or common English
     word; a hyphenated token is a word when each part is ("sign-in", "peut-être")."""
     known, near, _ = _words()
     if token in known or all(len(part) > 1 and part in known for part in token.split("-")):
         return False
-    if token.startswith("re") and token[2:] in known:
-        return False  # "refonctionne", "redebloquer": a word again
+    if (token.startswith("re") and token[2:] in known) or _conjugated(token, known):
+        return False  # "refonctionne", "redebloquer": a word again; "scannez": a verb
     # A letter more at either end is how logins are made ("kmartin", "perrinb"), not how words are mistyped; so is
     # an initial where a plural or a feminine ends ("renardn" beside "renards").
     slips = {

@@ -129,7 +129,9 @@ CUES: tuple[Cue, ...] = (
         rf"|s'est)\s+(?:toujours\s+|encore\s+"
         rf"|de nouveau\s+|a nouveau\s+|completement\s+|totalement\s+|tout\s+|toute\s+"
         rf"|maintenant\s+|desormais\s+|aussi\s+|egalement\s+|deja\s+)?(?:re)?"
-        rf"(?:{_LOCKED}|bloquer\b|verrouiller\b)",
+        rf"(?:{_LOCKED}|bloquer\b|verrouiller\b)"
+        # (not "ils restent bloqués sur l'écran de connexion": stuck, which an expired password also does)
+        r"(?![ \t]+(?:sur|devant|a) l'ecran)",
     ),
     _cue(
         UNLOCK,
@@ -303,7 +305,7 @@ CUES: tuple[Cue, ...] = (
         ACCESS,
         Strength.STRONG,
         "added to or removed from a group, share or rights",
-        r"\bajout\w*(?:\W+\w+){0,4}?\W+(?:groupe|dossier|liste de diffusion|partage)"
+        r"\bajout\w*(?:\W+\w+){0,6}?\W+(?:groupe|dossier|liste de diffusion|partage|equipe teams|canal)"
         r"|\bretir\w*\s+(?:\w+\s+){0,2}?(?:acces|droits)",
     ),
 )
@@ -333,7 +335,7 @@ NEGATED = {
         rf"|\bne\s+(?:le\s+|la\s+|les\s+|l'|lui\s+)?(?:{RESET_VERB}|chang\w*|modifi\w*)\s+pas\b"
         rf"|(?<!ne )(?<!n')\bconnai\w+\s+(?:bien\s+)?(?:son|sa|leur|leurs|ses|mon)\s+(?:nouveau\s+|nouvel\s+)?"
         rf"{_PASSWORD}"
-        rf"|\bne\s+touch\w*\s+(?:pas|surtout pas|jamais)\s+(?:a|au)\s+(?:son|sa|leur|ses|le)\s+{_PASSWORD}"
+        rf"|\bne\s+touch\w*\s+(?:pas|surtout pas|jamais)\s+(?:a|au)\s+(?:son|sa|leur|leurs|ses|le|les)\s+{_PASSWORD}"
         r"|\b(?:pas besoin|plus besoin|aucun besoin|pas la peine|inutile|pas necessaire|pas utile) de "
         r"(?:le |la |les |l'|lui |leur |leurs )?(?:reinitialis|reinit|reset|chang|modifi)\w*"
         # "pas de mot de passe à changer", "c'est pour débloquer, pas pour le mot de passe"
@@ -403,7 +405,9 @@ DENIED = {
 
 # "il n'a plus accès à sa session" describes a lock-out, not a wish for new access.
 ACCESS_SYMPTOM = re.compile(
-    r"(?:\bplus|\bpas|\bn'|\bsans|\bperdu|\bperte\s+d'|\bson|\bmon|\bleur|\bses|\bmes|\bretrouver"
+    # ("je n'ai accès à rien", "qui n'a pas encore accès à sa messagerie": a symptom)
+    r"(?:\bplus|\bpas|\bn'|\bsans|\bperdu|\bperte\s+d'|\bson|\bmon|\bleur|\bses|\bmes|\bretrouver|\bpas encore"
+    r"|\bn'(?:ai|a|ont|avons|avait|avaient)(?:\s+(?:pas|plus|jamais|encore|toujours))*"
     # "dispose d'un accès à un poste": access she already has, described.
     r"|\bdispos\w*\s+d'une?|\bpossed\w*\s+une?)\s*(?:d')?\s*$"
     # "merci pour la création du compte": thanks for what was done.
@@ -467,7 +471,7 @@ GUARDS: tuple[Guard, ...] = (
         "negation of the action (ne pas débloquer, inutile de, annulez)",
         rf"\b(?:ne|n')\s*(?:pas\s+|plus\s+|surtout\s+pas\s+|jamais\s+|rien\s+)?(?:le\s+|la\s+|les\s+|l'|lui\s+)?"
         rf"(?:{UNLOCK_VERB}|touch\w*\b(?!\s+(?:(?:pas|surtout pas|jamais)\s+)?(?:a|au)\s+"
-        rf"(?:son|sa|leur|ses|le)\s+{_PASSWORD})|fai\w*|trait\w*)"
+        rf"(?:son|sa|leur|leurs|ses|le|les)\s+{_PASSWORD})|fai\w*|trait\w*)"
         rf"|\b(?:ne|n')\s*rien\s+(?:{RESET_VERB}|chang\w*|modifi\w*)"
         r"|(?<!precision )(?<!remarque )\b(?:inutile|pas besoin|plus besoin|pas la peine|plus la peine|pas necessaire"
         r"|plus necessaire)\b(?!\s*:)(?!\s+d'autre)"
@@ -606,7 +610,8 @@ GUARDS: tuple[Guard, ...] = (
         r"|(?<!est )(?<!sont )(?<!suis )(?<!, )\b(?:revient|rentre|reprend|arrive|arrivera"
         r"|reviendra)"
         r"\s+(?:le|lundi|mardi|mercredi|jeudi|vendredi|la semaine|en|dans)\b"
-        r"(?!\s+(?:bon |mauvais |nouveau )?(?:mot de passe|mdp|code)|\s+(?:en\s+)?(?:mi-temps|temps partiel|retard))"
+        r"(?!\s+(?:bon |mauvais |nouveau )?(?:mot de passe|mdp|code)"
+        r"|\s+(?:en\s+)?(?:mi-temps|temps partiel|retard|remplacement))"
         r"|\bpeut-etre (?:bloque|verr)\w*"
         r"|\bverifi\w*\s*\?"
         # "c'est tout ce que j'ai comme info": the writer does not know what is wrong.
@@ -797,7 +802,8 @@ GUARDS: tuple[Guard, ...] = (
         r"\b(?:envoy\w*|envoi|transmet\w*|transmission|communiqu\w*|communication|donn\w*)[^.\n]{0,40}"
         r"\b(?:par sms|par telephone|de vive voix|sur (?:mon|ma|son|sa)"
         r" (?:adresse|boite|mail|portable) (?:perso\w*|gmail|privee?)|a cette adresse|sur cette adresse)"
-        r"|\bme (?:l'|le |la |les )(?:envoy|transmet|communiqu|donn|fai)\w*|\bpar retour de (?:mail|courriel)"
+        r"|\b(?:me|nous) (?:l'|le |la |les )(?:envoy|transmet|communiqu|donn|fai)\w*"
+        r"|\b(?:par|en) retour (?:de|du) (?:ce |votre )?(?:mail|courriel|message)"
         r"|\bme (?:donner|communiquer|transmettre|dicter|envoyer|indiquer|faxer) (?:(?:le|son|leur|les|ses|leurs) |l')"
         r"(?:nouveaux? |provisoires? )?(?:mots?|mdp|codes?|acces|identifiants?)\b"
         r"|\bm'(?:envoy|transmet|communiqu|donn)\w*|\b(?:envoy|transmet|donn|communiqu)\w*[- ](?:le|la|les)[- ]moi\b"

@@ -190,7 +190,7 @@ def _valid_token(token: str, original: str, strong: bool) -> bool:
         return strong and len(token) >= 4
     if any(p.fullmatch(token) for p in (_ORDINAL, _TIMES, _TICKET_NUMBER, _POLITE)):
         return False  # "2e étage", "1er", "déblocage x2", "[INC0055512]"
-    if not strong and (looks_like_a_word(token) or is_everyday_word(token)):
+    if not strong and looks_like_a_word(token):
         return False
     # A capitalised word after "compte"/"débloquer" is a name or a product, not a login; so is a surname in
     # capitals ("compte verrouillé BESNARD Brigitte").
@@ -343,7 +343,7 @@ _GAZETTEER_NAME = re.compile(
 # ("la responsable de Virginie Haddad" is Virginie's manager writing: the name after "de" is the person concerned.)
 _NOT_TARGET_BEFORE = re.compile(
     # (spaces only: "Demande" ending the subject line does not sign for the name opening the body)
-    r"(?:\b(?:demande|part|signe|valide|validee|accord|copie|cc"
+    r"(?:\b(?:demande|part|signe|valide|validee|accord|copie|cc|remplac"
     r"|transmis|envoye|ecrit|appele|contacte|avec|aupres|je suis|je m'appelle|moi c'est|ici)\w*[ \t]+(?:de[ \t]+|d'"
     r"|du[ \t]+|par[ \t]+|a[ \t]+)?"
     r"|\b(?:responsable|manager|directeur|directrice|chef|cheffe|tuteur|tutrice|referente?)\w*[ \t]+"
@@ -505,7 +505,9 @@ def find_mentions(text: str, folded: str, *, sender: str | None = None) -> Menti
         at = group.start(index)
         for part in _GROUP_SEP.split(group.group(index)):
             start = masked.index(part, at)
-            if _valid_token(part, text[start : start + len(part)], False) and part not in _POUR_STOP:
+            # "le bureau d'à côté est toujours bloqué", "one of our staff gets locked out": a word before a state.
+            valid = _valid_token(part, text[start : start + len(part)], False) and not is_everyday_word(part)
+            if valid and part not in _POUR_STOP:
                 cued.append((start, part))
             at = start + len(part)
     cued = [c for c in cued if not _corrected_away(masked, c)]

@@ -225,13 +225,12 @@ def _answered_guards(guards: list[Guard], hits: list[_Hit], body: str, mentions:
     said_locked = any(hit.cue.label == _ACCOUNT_SAID_LOCKED for hit in body_unlock)
     lock_named = any(hit.cue.strength is not Strength.HINT for hit in body_unlock)
     strong_ask = any(hit.cue.strength is Strength.STRONG and not hit.in_subject for hit in hits)
+    second = next((guard for guard in guards if guard.name == SECOND_REQUEST_GUARD), None)
     answered = {
         REACTIVATION_GUARD: lock_named,
         DEVICE_LOCKED_GUARD: said_locked,
         "for_information": strong_ask and bool(_ASKED.search(body)),
-        SECOND_REQUEST_GUARD: any(
-            g.name == SECOND_REQUEST_GUARD and _adds_to_the_request(g, body, mentions) for g in guards
-        ),
+        SECOND_REQUEST_GUARD: second is not None and _adds_to_the_request(second, body, mentions),
     }
     return [guard for guard in guards if not answered.get(guard.name, False)]
 
@@ -260,6 +259,14 @@ def _several_people(mentions: Mentions, folded: str) -> bool:
     return len(names) + len(unclaimed) > 1
 
 
+# A clause that asks for something done to a thing: "passer voir l'imprimante", "remplacer l'écran".
+_CLAUSE = re.compile(r"\bet\b|[,;:]")
+_ACTION = re.compile(
+    r"\b(?:passer|voir|regarder|verifier|changer|remplacer|reparer|installer|reinstaller|envoyer|fournir|commander"
+    r"|preter|configurer|depanner)\b"
+)
+
+
 def _asks_about_another_topic(body: str) -> bool:
     """A sentence that asks something (a question, "pouvez-vous", "merci de") about a device, an application or hardware
     without a word of the account or its password: a second request beside the account's."""
@@ -282,13 +289,6 @@ def _asks_about_another_topic(body: str) -> bool:
         ):
             return True
     return False
-
-
-_CLAUSE = re.compile(r"\bet\b|[,;:]")
-_ACTION = re.compile(
-    r"\b(?:passer|voir|regarder|verifier|changer|remplacer|reparer|installer|reinstaller|envoyer|fournir|commander"
-    r"|preter|configurer|depanner)\b"
-)
 
 
 def _intents(hits: list[_Hit]) -> dict[str, Strength]:

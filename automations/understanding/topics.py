@@ -47,7 +47,7 @@ OTHER_SYSTEM = (
     r"|espace partenaires? (?:de la )?caf|logiciel de paie|logiciel (?:de )?(?:compta\w*|rh|gestion)"
     # "RSA" alone is the social benefit (pôle RSA) in this sector: only the token is another system.
     r"|mon compte partenaire|ameli|net-?entreprises|vpn|token|jeton|(?:token|jeton|cle|code|carte) rsa|securid"
-    r"|servicenow|pega|cegid|workday"
+    r"|servicenow|pega|cegid|workday|extranet|intranet"
     r"|hr ?access|chorus|ouiform|dude|aude|parcoursup|agora|sifa|kelio|octime|gfi|oscar|marcel|sygefor"
 )
 
@@ -117,7 +117,8 @@ TOPICS: tuple[Topic, ...] = (
 
 AUTO_REPLY_SUBJECT = re.compile(
     r"^(?:(?:re|tr|fw)\s*:\s*)?(?:absence|absente?\b|reponse automatique|automatic reply|auto(?:matic)?[- ]?reply"
-    r"|autoreply|lu\s*:|read\s*:|out of (?:the )?office|message d'absence|en conges?\b|hors du bureau|indisponible)"
+    r"|autoreply|lu\s*:|read\s*:|out of (?:the )?office|message d'absence|en conges?\b|hors du bureau|indisponible"
+    r"|accuse de (?:lecture|reception)|read receipt)"
 )
 # Being away is said in requests too ("je suis en formation demain avec X, pouvez-vous le débloquer ?"): these
 # words make an auto-reply only when nothing is asked.
@@ -131,7 +132,7 @@ AWAY = re.compile(
 AUTO_REPLY_BODY = re.compile(
     r"\bpendant mon absence\b|\bje n'aurai pas acces a (?:mes|ma|mon) (?:mails|messagerie|courriel)"
     r"|\bout of (?:the )?office\b|\bce message est (?:une reponse|genere) automatique"
-    r"|\bvotre message\b[^\n]{0,200}?\ba ete lu\b"
+    r"|\bvotre message\b[\s\S]{0,200}?\ba ete lu\b"
     r"|\breponse automatique\b|\bje prendrai connaissance de votre (?:message|mail|courriel)"
     r"|\bvotre (?:demande|ticket|incident|requete|signalement)\b[^.\n]{0,80}\b(?:a bien ete|a ete"
     r"|est) (?:enregistre|cree"
@@ -144,7 +145,8 @@ PHISHING = re.compile(
     r"|\bvotre (?:boite (?:mail |aux lettres |de reception )?|messagerie |compte (?:mail |e-mail |email )?)"
     r"(?:est |sera |a ete |va etre )(?:presque )?(?:pleine?|suspendue?|desactivee?|fermee?|supprimee?|expiree?"
     r"|bloquee? dans)"
-    r"|\b(?:verifie[rz]|confirme[rz]|valide[rz]|mettre a jour|mettez a jour) (?:votre|vos) (?:compte|identifiants"
+    r"|\b(?:verifie[rz]|confirme[rz]|valide[rz]|mettre a jour|mettez a jour) (?:votre|vos)"
+    r" (?:compte|identifiants|identite"
     r"|informations|mot de passe|acces|coordonnees)"
     r"|\bquota (?:de stockage|de messagerie|depasse)"
     r"|\b(?:vous avez gagne|(?:grand|heureux|heureuse) gagnante?|gagnez|loterie|heritage|bitcoin|crypto\w*"
@@ -155,7 +157,7 @@ PHISHING = re.compile(
     r"|\bgratuit\w*|\blivraison\b|\bdecouvrez\b|\binscrivez-vous\b|\bprix (?:casses|bas|imbattables)\b|\bnewsletter\b"
     r"|\bdans les 24 ?h(?:eures)?,? (?:votre|sinon)|\bfacture (?:impayee|en attente|jointe)\b"
 )
-LINK = re.compile(r"\b(?:https?://|www\.)\S+|\bbit\.ly/")
+LINK = re.compile(r"\b(?:h(?:tt|xx)ps?://|www\.)\S+|\bbit\.ly/")
 
 # Only thanks, closing words or "it works now": nothing left for the desk.
 THANKS = re.compile(r"\b(?:merci|remercie\w*|thanks|thank you)\b(?!\s+(?:d'avance|par avance|de\b|d'))")

@@ -1,10 +1,10 @@
-"""Wordings the rules learnt in the twelfth to sixteenth rounds (smartphone typing, formal administrative letters,
-structured requests from IT referents, advisers under pressure; a generalist's month, threads, overseas and
+"""Wordings the rules learnt in the twelfth to seventeenth rounds (smartphone typing, formal administrative
+letters, structured requests from IT referents, advisers under pressure; a generalist's month, threads, overseas and
 non-native writers, near-miss pairs; everyday wordings, offices writing for others, follow-ups and replies to the
 desk; phone one-liners, a social services mailbox, accounts named once in odd places, near-miss twins; a Mission
-Locale's month, disability-support partners, overseas and regional partners, level-1 phone tickets) and from the
-training misses they led us to look at again: sentences of our own, most in a pair where one detail flips the
-decision."""
+Locale's month, disability-support partners, overseas and regional partners, level-1 phone tickets; lookalikes,
+several people or needs, the people around partner staff) and from the training misses they led us to look at
+again: sentences of our own, most in a pair where one detail flips the decision."""
 
 from __future__ import annotations
 
@@ -316,6 +316,30 @@ CASES: list[Case] = [
      "peut pas écrire puisqu'elle est bloquée.\n\n"
      "---------- Message transféré ----------\nDe : Julie Perrin\nObjet : session bloquée\n\nTu peux prévenir "
      "l'informatique que mon compte kmartin2 est verrouillé ? Merci", "unlock", "auto", ("kmartin2",)),
+
+    # --- not the directory account, not a request -------------------------------------------------------------
+    ("extranet-account", "Extranet", "Le compte extranet de kmartin est verrouillé, pouvez-vous le débloquer ?", None,
+     "human", None),
+    ("read-receipt", "Accusé de lecture : Compte verrouillé", "Votre message\n\n  À : Service informatique\n  Objet : "
+     "Compte verrouillé\n\na été lu le mardi à 09:42.", "auto_reply", "ignore", None),
+    ("defanged-phishing-link", "Document partagé", "Pour ouvrir la liste des comptes à réinitialiser, confirmez votre "
+     "identité avec votre adresse et votre mot de passe : hxxps://partage-exemple.co/ouvrir?id=88213", None, "ignore",
+     None),
+    ("teams-and-an-unlock", "Accès Teams + compte", "Merci d'ajouter kmartin2 et lgarcia2 à l'équipe Teams « Emploi » "
+     "et au groupe associé. Et pvernet est bloqué, si vous pouvez en profiter.", None, "human", None),
+    ("sent-back-to-a-vendor", "Intervention", "Afin d'intervenir sur la session de kmartin2 ce soir, merci de "
+     "réinitialiser son mot de passe et de nous le communiquer en retour de ce mail.", "reset_password", "human", None),
+    # --- symptoms and causes that ask nothing else --------------------------------------------------------------
+    ("stuck-on-the-screen", "mdp expirés", "Les mots de passe de kmartin2 et lgarcia2 ont expiré pendant leurs congés, "
+     "ils restent bloqués sur l'écran de connexion. Merci de réinitialiser les deux.", "reset_password", "auto",
+     ("kmartin2", "lgarcia2")),
+    ("no-access-to-anything", "compte", "Mon compte kmartin2 est verrouillé depuis ce matin, je n'ai accès à rien. "
+     "Merci de le débloquer.", "unlock", "auto", ("kmartin2",)),
+    ("do-not-touch-their-passwords", "Déblocage uniquement", "Merci de débloquer kmartin2 et lgarcia2. Surtout ne "
+     "touchez pas à leurs mots de passe, ils les connaissent.", "unlock", "auto", ("kmartin2", "lgarcia2")),
+    ("arrived-as-a-replacement", "mdp", "Pourriez-vous réinitialiser le mot de passe du compte kmartin2 ? C'est notre "
+     "chargé de projet arrivé en remplacement de Marc Dubois, il n'a jamais reçu le mot de passe initial.",
+     "reset_password", "auto", ("kmartin2",)),
 ]
 
 
