@@ -18,9 +18,7 @@ from automations.understanding.folding import fold
 _LETTERS = string.ascii_lowercase
 # English words this common are slips when misspelt ("pasword"); rarer ones are often surnames ("perrin").
 _COMMON_ENGLISH = 1000
-
-
-# Words this frequent are never a login after a weak cue ("côté" in "le bureau d'à côté est bloqué", "gets" in
+# Words this frequent are never a login standing before a state ("côté" in "le bureau d'à côté est bloqué", "gets" in
 # "when one of our staff gets locked out"); the surnames that are words stay below ("Blanc", "Marchand", "Brown").
 _EVERYDAY_FRENCH = 20000
 _EVERYDAY_ENGLISH = 40000
@@ -28,7 +26,7 @@ _EVERYDAY_ENGLISH = 40000
 
 @cache
 def _words() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
-    """All words folded (known), the words a one-letter slip is measured against (near), and everyday French."""
+    """All words folded (known), the words a one-letter slip is measured against (near), and everyday words."""
     french = SpellChecker(language="fr", distance=1).word_frequency.dictionary
     english = SpellChecker(language="en", distance=1).word_frequency.dictionary
     folded_french = {fold(word) for word in french}
@@ -73,6 +71,8 @@ def is_unknown_word(token: str) -> bool:
         return False
     if (token.startswith("re") and token[2:] in known) or _conjugated(token, known):
         return False  # "refonctionne", "redebloquer": a word again; "scannez": a verb
+    if not token.isalpha():
+        return True  # digits, dots and hyphens are no slip of a word
     # A letter more at either end is how logins are made ("kmartin", "perrinb"), not how words are mistyped; so is
     # an initial where a plural or a feminine ends ("renardn" beside "renards").
     slips = {
@@ -80,4 +80,4 @@ def is_unknown_word(token: str) -> bool:
         for word in _one_slip_away(token) & near
         if word not in (token[1:], token[:-1]) and not (len(word) == len(token) and word[:-1] == token[:-1])
     }
-    return not (token.isalpha() and slips)
+    return not slips

@@ -32,7 +32,7 @@ _FUNCTION_WORDS = """
     was were be been have has had do does did not no yes can could would should will please thanks thank hi
     account password user login unlock reset locked help need it them him me us request requests tried try
     pr ds tt qd pcq bcp dsl jsp
-    mwen nou zot yo ou li pa ka te se ki ban pou epi avek kont ankò anko mesi bonjou
+    mwen nou zot yo ou li pa ka te se ki ban pou epi avek anko mesi bonjou
     vive voix
 """
 

@@ -487,7 +487,7 @@ def find_mentions(text: str, folded: str, *, sender: str | None = None) -> Menti
     given = [
         (at, value)
         for at, value, lead in addresses
-        if value == own and (at, value) not in emails and _OWN_ADDRESS_GIVEN.search(lead)
+        if value == own and not _OWN_ADDRESS_CUE.search(lead) and _OWN_ADDRESS_GIVEN.search(lead)
     ]
     if emails:
         cues.append("e-mail address in the text")
